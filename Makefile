@@ -1,0 +1,40 @@
+# Two commands on a fresh machine (python3, make, git): `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint lock clean
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements.lock
+	touch $(STAMP)
+
+var:
+	mkdir -p var
+
+## run: the whole embedded system (Temporal dev server + Web UI on :8233, database, worker)
+run: $(STAMP) var
+	$(VENV)/bin/alembic upgrade head
+	$(PY) -m starter seed
+	$(PY) -m starter up
+
+## test: the whole suite (time-skipping server, dev server, SQLite)
+test: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest -q
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## lock: re-pin dependencies (versions and hashes, no download addresses)
+lock:
+	$(PYTHON) -m venv .lock-venv && .lock-venv/bin/pip install --quiet uv
+	.lock-venv/bin/uv pip compile pyproject.toml --extra dev --generate-hashes \
+		--python-version 3.11 -o requirements.lock
+	rm -rf .lock-venv
+
+clean:
+	rm -rf var

@@ -1,0 +1,111 @@
+"""Provisioning: the account, with its role and permissions, once the review approved it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.notifications import Notifier
+from config import Settings
+from domain.contracts import Account, AssignRoleInput, Role
+from domain.keys import keyed_hash
+from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH
+from store import models
+
+USERNAME_TAKEN = "UsernameTaken"
+
+
+class AccountActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        notifier: Notifier,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._notifier = notifier
+
+    @activity.defn(name="assign_role")
+    async def assign_role(self, inp: AssignRoleInput) -> Account:
+        """Create the account and queue the approval notice in one transaction.
+
+        Idempotency key: the registration ID. A retry, a killed worker or a replay finds the
+        account it made before and returns it; there is exactly one account and one notice.
+        """
+        role = Role(inp.request.requested_role)
+        notice_key = f"{inp.registration_id}/approved"
+        try:
+            async with self._sessions.begin() as session:
+                account = await session.scalar(
+                    select(models.Account).where(
+                        models.Account.registration_id == inp.registration_id
+                    )
+                )
+                if account is None:
+                    account = await self._create(session, inp, role, notice_key)
+        except IntegrityError as exc:
+            # Someone else took the username (or bound the phone) since verification.
+            raise ApplicationError(
+                "username or phone was taken since verification",
+                type=USERNAME_TAKEN,
+                non_retryable=True,
+            ) from exc
+        await self._notifier.deliver([f"{notice_key}/sms", f"{notice_key}/email"])
+        return _public(account)
+
+    async def _create(
+        self, session: AsyncSession, inp: AssignRoleInput, role: Role, notice_key: str
+    ) -> models.Account:
+        request = inp.request
+        account = models.Account(
+            username=request.username,
+            password_hash=request.password_hash,
+            applicant_key=inp.applicant_key,
+            name=request.name,
+            phone=request.phone,
+            email=str(request.email),
+            unit_code=request.unit_code,
+            role=role.value,
+            permissions=list(ROLE_PERMISSIONS[role]),
+            active=True,
+            registration_id=inp.registration_id,
+            created_at=datetime.now(UTC),
+        )
+        session.add(account)
+        if request.invitation_code:
+            invitation = await session.get(
+                models.Invitation,
+                keyed_hash(self._settings.applicant_key_secret, request.invitation_code),
+            )
+            if invitation is not None:
+                invitation.used_by_registration = inp.registration_id
+        body = (
+            f"【江苏卫生人力】您的注册申请已审核通过。登录名:{request.username},"
+            f"角色:{ROLE_TEXT_ZH[role]}。"
+        )
+        for channel, address in (("sms", request.phone), ("email", str(request.email))):
+            await self._notifier.queue(
+                session,
+                key=f"{notice_key}/{channel}",
+                channel=channel,
+                recipient=address,
+                subject="审核通过通知",
+                body=body,
+            )
+        await session.flush()
+        return account
+
+
+def _public(account: models.Account) -> Account:
+    return Account(
+        username=account.username,
+        role=Role(account.role),
+        unit_code=account.unit_code or "",
+        permissions=list(account.permissions),
+    )

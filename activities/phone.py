@@ -1,0 +1,135 @@
+"""Phone verification: a 6-digit SMS code, kept only as an HMAC, with expiry and attempts."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.notifications import Notifier
+from config import Settings
+from domain.contracts import (
+    CheckPhoneCodeInput,
+    PhoneCodeOutcome,
+    PhoneCodeResult,
+    SendPhoneCodeInput,
+    SendPhoneCodeResult,
+)
+from domain.keys import keyed_hash
+from store.models import PhoneCode
+
+HOURLY_CAP = 5
+
+
+class PhoneActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        notifier: Notifier,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._notifier = notifier
+
+    def _code_hmac(self, registration_id: str, code: str) -> str:
+        return keyed_hash(self._settings.phone_code_secret, f"{registration_id}:{code}")
+
+    @activity.defn(name="send_phone_code")
+    async def send_phone_code(self, inp: SendPhoneCodeInput) -> SendPhoneCodeResult:
+        """Generate, store (hashed) and text a new code. Idempotency key: `inp.idempotency_key`.
+
+        The code row and its SMS are written in one transaction, so a retry after a crash finds
+        both or neither: never a stored code whose SMS was lost, never two SMS for one key.
+        """
+        settings = self._settings
+        async with self._sessions.begin() as session:
+            if await session.get(PhoneCode, inp.idempotency_key) is not None:
+                return SendPhoneCodeResult(sent=True)
+            recent = (
+                await session.scalars(
+                    select(PhoneCode.sent_at)
+                    .where(PhoneCode.phone == inp.phone, PhoneCode.sent_at > inp.at - _HOUR)
+                    .order_by(PhoneCode.sent_at)
+                )
+            ).all()
+            cooldown = timedelta(seconds=settings.phone_code_resend_cooldown_seconds)
+            if recent and recent[-1] + cooldown > inp.at:
+                return SendPhoneCodeResult(
+                    sent=False, retry_after_seconds=_seconds(recent[-1] + cooldown - inp.at)
+                )
+            if len(recent) >= HOURLY_CAP:
+                return SendPhoneCodeResult(
+                    sent=False, retry_after_seconds=_seconds(recent[0] + _HOUR - inp.at)
+                )
+            # A new code replaces any earlier one of this registration.
+            await session.execute(
+                update(PhoneCode)
+                .where(PhoneCode.registration_id == inp.registration_id)
+                .values(used=True)
+            )
+            code = f"{secrets.randbelow(1_000_000):06d}"
+            ttl_minutes = settings.phone_code_ttl_seconds // 60
+            session.add(
+                PhoneCode(
+                    idempotency_key=inp.idempotency_key,
+                    registration_id=inp.registration_id,
+                    phone=inp.phone,
+                    code_hmac=self._code_hmac(inp.registration_id, code),
+                    sent_at=inp.at,
+                    expires_at=inp.at + timedelta(seconds=settings.phone_code_ttl_seconds),
+                    attempts_left=settings.phone_code_max_attempts,
+                )
+            )
+            await self._notifier.queue(
+                session,
+                key=f"{inp.idempotency_key}/sms",
+                channel="sms",
+                recipient=inp.phone,
+                subject="验证码",
+                body=f"【江苏卫生人力】您的注册验证码为{code},{ttl_minutes}分钟内有效。",
+            )
+        await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
+        return SendPhoneCodeResult(sent=True)
+
+    @activity.defn(name="check_phone_code")
+    async def check_phone_code(self, inp: CheckPhoneCodeInput) -> PhoneCodeResult:
+        """Compare the answer with the registration's current code, spending one attempt."""
+        async with self._sessions.begin() as session:
+            row = await session.scalar(
+                select(PhoneCode)
+                .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
+                .order_by(PhoneCode.sent_at.desc())
+                .limit(1)
+                .with_for_update()
+            )
+            if row is None or row.expires_at <= inp.at:
+                return PhoneCodeResult(
+                    outcome=PhoneCodeOutcome.EXPIRED, message_zh="验证码已过期,请重新获取"
+                )
+            if hmac.compare_digest(row.code_hmac, self._code_hmac(inp.registration_id, inp.code)):
+                row.used = True
+                return PhoneCodeResult(outcome=PhoneCodeOutcome.ACCEPTED, message_zh="手机验证成功")
+            row.attempts_left -= 1
+            if row.attempts_left <= 0:
+                row.used = True
+                return PhoneCodeResult(
+                    outcome=PhoneCodeOutcome.LOCKED,
+                    message_zh="验证码错误次数过多,已失效,请重新获取",
+                )
+            return PhoneCodeResult(
+                outcome=PhoneCodeOutcome.WRONG,
+                attempts_left=row.attempts_left,
+                message_zh=f"验证码错误,还可尝试{row.attempts_left}次",
+            )
+
+
+_HOUR = timedelta(hours=1)
+
+
+def _seconds(delta: timedelta) -> int:
+    return max(1, int(delta.total_seconds() + 0.999))

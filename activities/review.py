@@ -1,0 +1,178 @@
+"""Review: who decides, when reminders go out, whether a decision counts. Everything is audited."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.notifications import Notifier
+from config import Settings
+from domain.contracts import (
+    AuditInput,
+    Authorization,
+    AuthorizeDecisionInput,
+    ReminderInput,
+    ReviewPlan,
+    ReviewPlanInput,
+    Role,
+    Stage,
+)
+from domain.reminders import place_reminders
+from store.models import Account, AuditEvent
+
+log = logging.getLogger(__name__)
+
+
+class ReviewActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        notifier: Notifier,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._notifier = notifier
+
+    @staticmethod
+    async def _admins(session: AsyncSession, role: Role, unit_code: str | None = None) -> list[str]:
+        query = select(Account.username).where(Account.active, Account.role == role)
+        if unit_code is not None:
+            query = query.where(Account.unit_code == unit_code)
+        return list(await session.scalars(query.order_by(Account.username)))
+
+    async def _reviewers(self, session: AsyncSession, unit_code: str, role: Role) -> list[str]:
+        """A staff application goes to its unit's admins; a unit-admin one to the system admins."""
+        if role == Role.USER:
+            return await self._admins(session, Role.UNIT_ADMIN, unit_code)
+        return await self._admins(session, Role.SYSTEM_ADMIN)
+
+    @activity.defn(name="plan_review")
+    async def plan_review(self, inp: ReviewPlanInput) -> ReviewPlan:
+        """Reviewers and reminder instants, recorded in history so a replay never recomputes."""
+        async with self._sessions() as session:
+            reviewers = await self._reviewers(session, inp.unit_code, inp.requested_role)
+            escalation = await self._admins(session, Role.SYSTEM_ADMIN)
+        return ReviewPlan(
+            reviewers=reviewers,
+            escalation_targets=escalation,
+            reminders=place_reminders(inp.entered_review_at, self._settings.review_policy),
+            repeat_every_seconds=int(
+                timedelta(days=self._settings.review_repeat_days).total_seconds()
+            ),
+        )
+
+    @activity.defn(name="send_reminder")
+    async def send_reminder(self, inp: ReminderInput) -> None:
+        """Remind by SMS and e-mail. Idempotency key: `inp.idempotency_key`/recipient/channel."""
+        reminder = inp.reminder
+        kind = "escalation" if reminder.escalation_level else "reminder"
+        keys = []
+        async with self._sessions.begin() as session:
+            recipients = (
+                await session.scalars(select(Account).where(Account.username.in_(inp.recipients)))
+            ).all()
+            text = (
+                f"【江苏卫生人力】有一份注册申请(第{inp.round}轮)等待您审核"
+                f"({reminder.label}),请登录系统处理。"
+            )
+            for account in recipients:
+                for channel, address in (("sms", account.phone), ("email", account.email)):
+                    key = f"{inp.idempotency_key}/{account.username}/{channel}"
+                    keys.append(key)
+                    await self._notifier.queue(
+                        session,
+                        key=key,
+                        channel=channel,
+                        recipient=address,
+                        subject="注册审核提醒",
+                        body=text,
+                    )
+            if reminder.tell_applicant:
+                key = f"{inp.idempotency_key}/applicant/sms"
+                keys.append(key)
+                contacts = "、".join(a.name for a in recipients) or "单位管理员"
+                await self._notifier.queue(
+                    session,
+                    key=key,
+                    channel="sms",
+                    recipient=inp.applicant_phone,
+                    subject="审核进度",
+                    body=f"【江苏卫生人力】您的注册申请仍在审核中,可联系{contacts}催办。",
+                )
+            if (
+                await session.scalar(
+                    select(AuditEvent.id).where(AuditEvent.detail == inp.idempotency_key)
+                )
+                is None
+            ):
+                session.add(
+                    AuditEvent(
+                        registration_id=inp.registration_id,
+                        kind=kind,
+                        actor="system",
+                        outcome=reminder.label,
+                        detail=inp.idempotency_key,
+                        at=datetime.now(UTC),
+                    )
+                )
+        await self._notifier.deliver(keys)
+
+    @activity.defn(name="authorize_decision")
+    async def authorize_decision(self, inp: AuthorizeDecisionInput) -> Authorization:
+        """Does this decision count? The answer, either way, is written to the audit trail."""
+        decision = inp.decision
+        async with self._sessions.begin() as session:
+            reviewer = await session.get(Account, decision.reviewer_id)
+            # System admins are the escalation target, so they may always decide.
+            allowed_reviewers = await self._reviewers(
+                session, inp.unit_code, inp.requested_role
+            ) + await self._admins(session, Role.SYSTEM_ADMIN)
+            if inp.stage != Stage.AWAITING_REVIEW:
+                verdict = _refuse("decision.not_awaiting_review", "该申请当前不在审核阶段")
+            elif reviewer is None or not reviewer.active:
+                verdict = _refuse("reviewer.inactive", "审核人不存在或已停用")
+            elif reviewer.applicant_key == inp.applicant_key:
+                verdict = _refuse("reviewer.is_applicant", "不能审核本人的申请")
+            elif reviewer.username not in allowed_reviewers:
+                verdict = _refuse("reviewer.not_authorized", "您不是该申请的审核人")
+            else:
+                verdict = Authorization(allowed=True, code="ok", message_zh="审核意见已记录")
+            session.add(
+                AuditEvent(
+                    registration_id=inp.registration_id,
+                    kind="decision" if verdict.allowed else "refused_decision",
+                    actor=decision.reviewer_id,
+                    outcome=("approve" if decision.approve else "reject")
+                    if verdict.allowed
+                    else verdict.code,
+                    detail=decision.decision_id,
+                    at=inp.at,
+                )
+            )
+        if not verdict.allowed:
+            log.warning("decision refused code=%s reviewer=%s", verdict.code, decision.reviewer_id)
+        return verdict
+
+    @activity.defn(name="record_audit")
+    async def record_audit(self, inp: AuditInput) -> None:
+        """Append to the audit trail (nudges, withdrawals, resubmissions)."""
+        async with self._sessions.begin() as session:
+            session.add(
+                AuditEvent(
+                    registration_id=inp.registration_id,
+                    kind=inp.kind,
+                    actor=inp.actor,
+                    outcome=inp.outcome,
+                    detail=inp.detail,
+                    at=inp.at,
+                )
+            )
+
+
+def _refuse(code: str, message_zh: str) -> Authorization:
+    return Authorization(allowed=False, code=code, message_zh=message_zh)

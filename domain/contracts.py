@@ -1,0 +1,416 @@
+"""The messages of the registration process: workflow input, handler payloads, activity I/O.
+
+One pydantic model per message. They travel as plain JSON (pydantic data converter), so a Java or
+Go integrator can produce them. Validators here are pure and deterministic because workflow code
+deserializes these models too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain import rules
+
+
+class Stage(StrEnum):
+    VERIFYING = "verifying"
+    AWAITING_PHONE_CODE = "awaiting_phone_code"
+    AWAITING_SIGNATURE = "awaiting_signature"
+    AWAITING_REVIEW = "awaiting_review"
+    AWAITING_CORRECTION = "awaiting_correction"
+    ASSIGNING_ROLE = "assigning_role"
+    COMPLETED = "completed"
+    REJECTED_FINAL = "rejected_final"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+FINAL_STAGES = frozenset({Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED})
+WAITING_STAGES = frozenset(
+    {
+        Stage.AWAITING_PHONE_CODE,
+        Stage.AWAITING_SIGNATURE,
+        Stage.AWAITING_REVIEW,
+        Stage.AWAITING_CORRECTION,
+    }
+)
+
+
+class Role(StrEnum):
+    USER = "user"
+    UNIT_ADMIN = "unit_admin"
+    SYSTEM_ADMIN = "system_admin"
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _rule(check: Callable[[str], str]) -> AfterValidator:
+    """Adapt a `domain.rules` normaliser so that its refusal keeps its code and Chinese text."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except rules.RuleViolation as exc:
+            raise PydanticCustomError(
+                exc.code, exc.message_en, {"message_zh": exc.message_zh}
+            ) from None
+
+    return AfterValidator(validate)
+
+
+def _argon2id(value: str) -> str:
+    # The client hashes the password before anything starts: a plaintext here is refused.
+    if not value.startswith("$argon2id$") or value.count("$") != 5:
+        raise PydanticCustomError(
+            "password_hash.format",
+            "password_hash must be an Argon2id hash made by the client",
+            {"message_zh": "密码须在客户端加密后提交"},
+        )
+    return value
+
+
+Name = Annotated[str, _rule(rules.normalize_name)]
+IdNumber = Annotated[str, _rule(rules.check_id_number_format)]
+Mobile = Annotated[str, _rule(rules.normalize_mobile)]
+UnitCode = Annotated[str, _rule(rules.normalize_unit_code)]
+Username = Annotated[str, _rule(rules.normalize_username)]
+PasswordHash = Annotated[str, AfterValidator(_argon2id)]
+
+
+class Consent(Message):
+    """What the applicant accepted before registering (seed step 一; PIPL separate consent)."""
+
+    notice_version: str = Field(min_length=1, max_length=32)
+    consented_at: AwareDatetime
+
+
+class RegistrationRequest(Message):
+    """The workflow input: one applicant's application form."""
+
+    name: Name
+    id_number: IdNumber
+    phone: Mobile
+    email: EmailStr
+    unit_code: UnitCode
+    unit_name: str = Field(min_length=2, max_length=100)
+    username: Username
+    password_hash: PasswordHash
+    requested_role: Literal[Role.USER, Role.UNIT_ADMIN] = Role.USER
+    invitation_code: str | None = Field(default=None, min_length=6, max_length=64)
+    consent: Consent
+
+    @model_validator(mode="after")
+    def _unit_admins_need_an_invitation(self) -> RegistrationRequest:
+        if self.requested_role == Role.UNIT_ADMIN and not self.invitation_code:
+            raise PydanticCustomError(
+                "invitation_code.missing",
+                "a unit-admin application needs an invitation code",
+                {"message_zh": "单位管理员须通过专属渠道注册,请填写邀请码"},
+            )
+        return self
+
+
+class Refusal(Message):
+    """Why a check failed: a stable code, the fields at fault, and messages for people."""
+
+    code: str
+    fields: list[str] = []
+    message_zh: str
+    message_en: str
+
+
+# --- verification ------------------------------------------------------------------------------
+
+
+class VerificationInput(Message):
+    registration_id: str
+    applicant_key: str
+    request: RegistrationRequest
+    at: AwareDatetime
+
+
+class ProcessPolicy(Message):
+    """The time limits that apply to this application, read from settings by verification."""
+
+    phone_step_timeout_seconds: int
+    correction_window_seconds: int
+    max_review_rounds: int
+    nudge_interval_seconds: int
+
+
+class VerificationResult(Message):
+    refusals: list[Refusal] = []
+    requires_signature: bool = False
+    application_digest: str = ""
+    policy: ProcessPolicy
+
+
+# --- phone code --------------------------------------------------------------------------------
+
+
+class SendPhoneCodeInput(Message):
+    registration_id: str
+    phone: str
+    idempotency_key: str
+    at: AwareDatetime
+
+
+class SendPhoneCodeResult(Message):
+    sent: bool
+    retry_after_seconds: int = 0
+
+
+class PhoneCodeAnswer(Message):
+    """`submit_phone_code` Update argument: the code the applicant received by SMS."""
+
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class CheckPhoneCodeInput(Message):
+    registration_id: str
+    code: str
+    at: AwareDatetime
+
+
+class PhoneCodeOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+class PhoneCodeResult(Message):
+    outcome: PhoneCodeOutcome
+    attempts_left: int = 0
+    message_zh: str
+
+
+class ResendResult(Message):
+    sent: bool
+    retry_after_seconds: int = 0
+    message_zh: str
+
+
+# --- e-signature -------------------------------------------------------------------------------
+
+
+class Signature(Message):
+    """`sign` Update argument: a declaration over the digest of the application."""
+
+    application_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature_ref: str = Field(min_length=1, max_length=200)
+
+
+class SignResult(Message):
+    accepted: bool
+    message_zh: str
+
+
+class RecordSignatureInput(Message):
+    registration_id: str
+    signature: Signature
+    at: AwareDatetime
+
+
+# --- review ------------------------------------------------------------------------------------
+
+
+class RejectionReason(StrEnum):
+    INFORMATION_MISMATCH = "information_mismatch"
+    MATERIALS_INCOMPLETE = "materials_incomplete"
+    PHOTO_UNCLEAR = "photo_unclear"
+    NOT_AN_EMPLOYEE = "not_an_employee"
+    OTHER = "other"
+
+
+REJECTION_TEXT_ZH = {
+    RejectionReason.INFORMATION_MISMATCH: "信息不符",
+    RejectionReason.MATERIALS_INCOMPLETE: "材料不全",
+    RejectionReason.PHOTO_UNCLEAR: "证件照片不清晰",
+    RejectionReason.NOT_AN_EMPLOYEE: "非本单位人员",
+    RejectionReason.OTHER: "其他原因",
+}
+
+
+class ReviewDecision(Message):
+    """`review_decision` Signal and `decide` Update argument."""
+
+    decision_id: str = Field(min_length=1, max_length=64)
+    reviewer_id: str = Field(min_length=1, max_length=64)
+    approve: bool
+    reason: RejectionReason | None = None
+    comment: str = Field(default="", max_length=500)
+    fields: list[str] = Field(default=[], max_length=20)
+
+    @model_validator(mode="after")
+    def _rejection_needs_reason(self) -> ReviewDecision:
+        if not self.approve and self.reason is None:
+            raise PydanticCustomError(
+                "decision.reason_missing",
+                "a rejection needs a reason",
+                {"message_zh": "驳回须注明原因"},
+            )
+        return self
+
+
+class DecisionResult(Message):
+    accepted: bool
+    code: str
+    message_zh: str
+
+
+class AuthorizeDecisionInput(Message):
+    registration_id: str
+    applicant_key: str
+    unit_code: str
+    requested_role: Role
+    stage: Stage
+    decision: ReviewDecision
+    at: AwareDatetime
+
+
+class Authorization(Message):
+    allowed: bool
+    code: str
+    message_zh: str
+
+
+class ReviewPlanInput(Message):
+    registration_id: str
+    unit_code: str
+    requested_role: Role
+    entered_review_at: AwareDatetime
+
+
+class Reminder(Message):
+    """One step of the reminder policy, already placed in time."""
+
+    at: AwareDatetime
+    label: str
+    remind_reviewers: bool = True
+    tell_applicant: bool = False
+    escalation_level: int = 0
+
+
+class ReviewPlan(Message):
+    reviewers: list[str]
+    escalation_targets: list[str]
+    reminders: list[Reminder]
+    repeat_every_seconds: int
+
+
+class ReminderInput(Message):
+    registration_id: str
+    idempotency_key: str
+    reminder: Reminder
+    recipients: list[str]
+    applicant_phone: str
+    round: int
+
+
+class NudgeResult(Message):
+    sent: bool
+    message_zh: str
+    next_allowed_at: AwareDatetime | None = None
+
+
+class Resubmission(Message):
+    """`resubmit` Update argument: the corrected application."""
+
+    request: RegistrationRequest
+
+
+class ResubmitResult(Message):
+    accepted: bool
+    round: int
+    message_zh: str
+
+
+class Withdrawal(Message):
+    """`withdraw` Signal argument."""
+
+    reason: str = Field(default="", max_length=200)
+
+
+# --- accounts, notifications, audit ------------------------------------------------------------
+
+
+class AssignRoleInput(Message):
+    registration_id: str
+    applicant_key: str
+    request: RegistrationRequest
+    approved_by: str
+    at: AwareDatetime
+
+
+class Account(Message):
+    username: str
+    role: Role
+    unit_code: str
+    permissions: list[str]
+
+
+class ApplicantNotice(Message):
+    """A message to the applicant, by SMS and e-mail, sent once per idempotency key."""
+
+    idempotency_key: str
+    phone: str
+    email: str
+    subject: str
+    body: str
+
+
+class AuditInput(Message):
+    registration_id: str
+    kind: str
+    actor: str
+    outcome: str
+    detail: str = ""
+    at: AwareDatetime
+
+
+# --- what the status query answers -------------------------------------------------------------
+
+
+class AuditEntry(Message):
+    at: datetime
+    kind: str
+    actor: str
+    outcome: str
+
+
+class RegistrationStatus(Message):
+    stage: Stage
+    round: int
+    masked_name: str
+    unit_code: str
+    requested_role: Role
+    refusals: list[Refusal] = []
+    reviewers: list[str] = []
+    next_reminder_at: datetime | None = None
+    escalation_level: int = 0
+    application_digest: str = ""
+    account: Account | None = None
+    history: list[AuditEntry] = []
+
+
+class RegistrationOutcome(Message):
+    stage: Stage
+    account: Account | None = None
+    refusals: list[Refusal] = []

@@ -1,0 +1,421 @@
+"""Pure validation and normalization rules for the registration form.
+
+Everything here is deterministic and free of I/O so it can run inside Temporal
+workflow code: the caller passes ``today`` explicitly instead of reading a clock.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+import unicodedata
+from collections.abc import Collection
+from datetime import date
+
+import phonenumbers
+from pypinyin import Style, lazy_pinyin
+from stdnum import exceptions as stdnum_exc
+from stdnum.cn import ric, uscc
+
+USERNAME_MAX_LEN = 32
+NAME_SEPARATOR = "·"
+# Separators applicants type instead of U+00B7, depending on their input method.
+_NAME_SEPARATOR_VARIANTS = str.maketrans({"•": "·", "．": "·", ".": "·", "・": "·"})
+# CJK unified ideographs: extension A, the basic block, extensions B-F, and G-H
+# (G/H were added to Unicode largely for rare characters in personal names).
+_CJK = "\u3400-\u4dbf\u4e00-\u9fff\U00020000-\U0002ebef\U00030000-\U000323af"
+_NAME_CHARS = re.compile(f"[{_CJK}·]+")
+_ID_SHAPE = re.compile(r"[0-9]{17}[0-9X]")
+_USERNAME_CHARS = re.compile(r"[a-z0-9_]+")
+_SPECIALS = frozenset(string.punctuation)
+# lazy_pinyin reads these as common words, not as surnames; only the first character is fixed.
+_SURNAME_PINYIN = {
+    "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou",
+    "朴": "piao", "查": "zha", "缪": "miao", "覃": "qin", "翟": "zhai",
+}  # fmt: skip
+
+
+class RuleViolation(ValueError):
+    """A form rule refused a value.
+
+    Attributes:
+        code: Stable machine code, e.g. ``"id_number.checksum"``.
+        field: The form field name.
+        message_zh: Chinese message for the applicant.
+        message_en: English message for logs; also ``str(exc)``.
+    """
+
+    def __init__(self, code: str, field: str, message_zh: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.field = field
+        self.message_zh = message_zh
+        self.message_en = message_en
+
+    def __reduce__(self) -> tuple[type[RuleViolation], tuple[str, str, str, str]]:
+        # Default exception pickling replays only args=(message_en,), which breaks __init__.
+        return type(self), (self.code, self.field, self.message_zh, self.message_en)
+
+
+def _age_on(birth: date, today: date) -> int:
+    """Full years (周岁) on ``today``; a 29 February birthday counts from 1 March."""
+    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
+
+
+# --- Resident identity card number -------------------------------------------------------------
+
+
+def normalize_id_number(value: str, *, today: date, min_age: int = 16, max_age: int = 75) -> str:
+    """Validate an 18-digit resident identity card number (居民身份证号码).
+
+    Args:
+        value: The number as typed; spaces and full-width characters are tolerated.
+        today: The reference date for the age and future-birth checks.
+        min_age: Youngest accepted age in full years, inclusive.
+        max_age: Oldest accepted age in full years, inclusive.
+
+    Returns:
+        The 18-character number, with a trailing ``x`` upper-cased.
+
+    Raises:
+        RuleViolation: codes ``id_number.length``, ``id_number.format``,
+            ``id_number.checksum``, ``id_number.birth_date`` or ``id_number.age``.
+    """
+    field = "id_number"
+    # NFKC folds full-width digits and ｘ typed with a Chinese input method.
+    number = "".join(unicodedata.normalize("NFKC", value).split())
+    if number.endswith("x"):
+        number = number[:-1] + "X"
+    if len(number) != 18:
+        raise RuleViolation(
+            "id_number.length",
+            field,
+            "身份证号码应为18位。",
+            "ID number must be 18 characters long.",
+        )
+    if not _ID_SHAPE.fullmatch(number):
+        raise RuleViolation(
+            "id_number.format",
+            field,
+            "身份证号码应为17位数字加1位数字或X。",
+            "ID number must be 17 digits followed by a digit or X.",
+        )
+    # ric.validate() is not used on purpose: it also looks the region up in a data
+    # file (I/O) and rejects region codes that were renamed after the birth year.
+    if number[-1] != ric.calc_check_digit(number):
+        raise RuleViolation(
+            "id_number.checksum",
+            field,
+            "身份证号码校验位不正确，请核对。",
+            "ID number check digit does not match.",
+        )
+    birth = birth_date_of(number)
+    if birth > today:
+        raise RuleViolation(
+            "id_number.birth_date",
+            field,
+            "身份证号码中的出生日期晚于今天。",
+            "Birth date in the ID number is in the future.",
+        )
+    if not min_age <= _age_on(birth, today) <= max_age:
+        raise RuleViolation(
+            "id_number.age",
+            field,
+            f"申请人年龄须在{min_age}至{max_age}周岁之间。",
+            f"Applicant age must be between {min_age} and {max_age}.",
+        )
+    return number
+
+
+def birth_date_of(id_number: str) -> date:
+    """Return the birth date encoded in a normalized 18-digit ID number.
+
+    Raises:
+        RuleViolation: ``id_number.birth_date`` if digits 7-14 are not a real date.
+    """
+    try:
+        return ric.get_birth_date(id_number)
+    except (stdnum_exc.InvalidComponent, ValueError):
+        raise RuleViolation(
+            "id_number.birth_date",
+            "id_number",
+            "身份证号码中的出生日期无效。",
+            "Birth date in the ID number is not a valid date.",
+        ) from None
+
+
+def make_id_number(region: str, birth: date, sequence: int) -> str:
+    """Build a valid ID number for an invented person (tests and demo data only).
+
+    Args:
+        region: 6-digit administrative division code.
+        birth: Birth date.
+        sequence: Order code, 0-999 (odd for men, even for women).
+
+    Raises:
+        ValueError: If ``region`` or ``sequence`` is out of shape.
+    """
+    if not re.fullmatch(r"[0-9]{6}", region) or not 0 <= sequence <= 999:
+        raise ValueError("region must be 6 digits and sequence within 0-999")
+    body = f"{region}{birth.year:04d}{birth.month:02d}{birth.day:02d}{sequence:03d}"
+    # calc_check_digit expects a full-length number and ignores its last character.
+    return body + ric.calc_check_digit(body + "0")
+
+
+# --- Masking for logs and screens --------------------------------------------------------------
+
+
+def mask_id_number(id_number: str) -> str:
+    """Keep the first and last 4 characters: ``"3201**********1234"``."""
+    if len(id_number) <= 8:
+        return "*" * len(id_number)
+    return id_number[:4] + "*" * (len(id_number) - 8) + id_number[-4:]
+
+
+def mask_name(name: str) -> str:
+    """Keep the first character and the ``·`` separators: ``"欧阳**"``, ``"阿***·***"``."""
+    return name[:1] + "".join(c if c == NAME_SEPARATOR else "*" for c in name[1:])
+
+
+def mask_phone(phone: str) -> str:
+    """Keep the first 3 and last 4 digits of the national number: ``"138****5678"``."""
+    if len(phone) <= 7:
+        return "*" * len(phone)
+    return phone[:3] + "*" * (len(phone) - 7) + phone[-4:]
+
+
+# --- Name, phone, unit -------------------------------------------------------------------------
+
+
+def normalize_name(value: str) -> str:
+    """Validate a Chinese personal name, minority names with ``·`` included.
+
+    Returns:
+        The stripped name with every separator variant replaced by ``·`` (U+00B7).
+
+    Raises:
+        RuleViolation: codes ``name.empty``, ``name.characters``, ``name.separator``
+            or ``name.length`` (2-20 characters, separators included).
+    """
+    field = "name"
+    name = value.strip().translate(_NAME_SEPARATOR_VARIANTS)
+    if not name:
+        raise RuleViolation("name.empty", field, "请填写姓名。", "Name is empty.")
+    if not _NAME_CHARS.fullmatch(name):
+        raise RuleViolation(
+            "name.characters",
+            field,
+            "姓名只能包含汉字和间隔号“·”。",
+            "Name may contain only CJK ideographs and the middle dot.",
+        )
+    if name[0] == NAME_SEPARATOR or name[-1] == NAME_SEPARATOR or "··" in name:
+        raise RuleViolation(
+            "name.separator",
+            field,
+            "间隔号“·”只能出现在姓名各部分之间。",
+            "Middle dot must separate name parts, not lead, trail or repeat.",
+        )
+    if not 2 <= len(name) <= 20:
+        raise RuleViolation(
+            "name.length", field, "姓名长度应为2至20个字。", "Name must be 2 to 20 characters long."
+        )
+    return name
+
+
+def normalize_mobile(value: str) -> str:
+    """Validate a mainland China mobile number (``+86 138 0013 8000``, ``86-138...``).
+
+    Returns:
+        The 11-digit national number.
+
+    Raises:
+        RuleViolation: ``phone.invalid`` (unparseable, invalid or not +86) or
+            ``phone.not_mobile`` (a valid landline or other non-mobile number).
+    """
+    invalid = RuleViolation(
+        "phone.invalid",
+        "phone",
+        "请填写有效的中国大陆手机号码。",
+        "Not a valid mainland China phone number.",
+    )
+    try:
+        parsed = phonenumbers.parse(value, "CN")
+    except phonenumbers.NumberParseException:
+        raise invalid from None
+    if parsed.country_code != 86 or not phonenumbers.is_valid_number(parsed):
+        raise invalid
+    if phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.MOBILE:
+        raise RuleViolation(
+            "phone.not_mobile",
+            "phone",
+            "请填写手机号码，不能使用固定电话。",
+            "Phone number is valid but not a mobile number.",
+        )
+    return str(parsed.national_number)
+
+
+def normalize_unit_code(value: str) -> str:
+    """Validate a unified social credit code (统一社会信用代码).
+
+    Returns:
+        The 18-character upper-case code without separators.
+
+    Raises:
+        RuleViolation: ``unit_code.length``, ``unit_code.format`` or ``unit_code.checksum``.
+    """
+    field = "unit_code"
+    try:
+        return uscc.validate(unicodedata.normalize("NFKC", value))
+    except stdnum_exc.InvalidLength:
+        raise RuleViolation(
+            "unit_code.length",
+            field,
+            "统一社会信用代码应为18位。",
+            "Unified social credit code must be 18 characters.",
+        ) from None
+    except stdnum_exc.InvalidChecksum:
+        raise RuleViolation(
+            "unit_code.checksum",
+            field,
+            "统一社会信用代码校验位不正确。",
+            "Unified social credit code check character does not match.",
+        ) from None
+    except stdnum_exc.ValidationError:
+        raise RuleViolation(
+            "unit_code.format",
+            field,
+            "统一社会信用代码含有无效字符。",
+            "Unified social credit code contains invalid characters.",
+        ) from None
+
+
+def make_unit_code(prefix17: str) -> str:
+    """Append the check character to a 17-character USCC prefix (test and demo data)."""
+    prefix = uscc.compact(prefix17)
+    if len(prefix) != 17:
+        raise ValueError("prefix17 must have 17 characters")
+    return prefix + uscc.calc_check_digit(prefix)
+
+
+# --- Username and password ---------------------------------------------------------------------
+
+
+def normalize_username(value: str, *, min_len: int = 4, max_len: int = USERNAME_MAX_LEN) -> str:
+    """Validate a login name: lower-case ASCII letters, digits and ``_``, letter first.
+
+    Raises:
+        RuleViolation: ``username.length``, ``username.characters`` or ``username.start``.
+    """
+    field = "username"
+    username = value.strip()
+    if not min_len <= len(username) <= max_len:
+        raise RuleViolation(
+            "username.length",
+            field,
+            f"用户名长度应为{min_len}至{max_len}个字符。",
+            f"Username must be {min_len} to {max_len} characters long.",
+        )
+    if not _USERNAME_CHARS.fullmatch(username):
+        raise RuleViolation(
+            "username.characters",
+            field,
+            "用户名只能包含小写字母、数字和下划线。",
+            "Username may contain only a-z, 0-9 and underscore.",
+        )
+    if not username[0].isalpha():
+        raise RuleViolation(
+            "username.start", field, "用户名必须以字母开头。", "Username must start with a letter."
+        )
+    return username
+
+
+def suggest_username(name: str, id_number: str) -> str:
+    """Suggest a login name: name pinyin + birth year, e.g. 张三 born 1990 -> ``zhangsan1990``."""
+    syllables = lazy_pinyin(name, style=Style.NORMAL)
+    if name[:1] in _SURNAME_PINYIN and syllables:
+        syllables[0] = _SURNAME_PINYIN[name[0]]
+    letters = re.sub(r"[^a-z]", "", "".join(syllables).lower().replace("ü", "v"))
+    # Ideographs unknown to pypinyin come back unchanged and are dropped above.
+    letters = letters or "user"
+    year = f"{birth_date_of(id_number).year:04d}"
+    return letters[: USERNAME_MAX_LEN - len(year)] + year
+
+
+def username_alternatives(base: str, taken: Collection[str], count: int = 3) -> list[str]:
+    """Return ``count`` free names: ``base``, ``base_2``, ``base_3``... skipping taken ones."""
+    taken_set = set(taken)
+    result: list[str] = []
+    n = 1
+    while len(result) < count:
+        suffix = "" if n == 1 else f"_{n}"
+        candidate = base[: USERNAME_MAX_LEN - len(suffix)] + suffix
+        # Truncation can make base_N equal base itself; never offer a name twice.
+        if candidate not in taken_set and candidate not in result:
+            result.append(candidate)
+        n += 1
+    return result
+
+
+def check_password(
+    password: str,
+    *,
+    username: str,
+    birth_date: date | None,
+    min_len: int = 10,
+    max_len: int = 128,
+) -> None:
+    """Enforce the password policy. Messages never echo the password.
+
+    Raises:
+        RuleViolation: ``password.length``, ``password.letter``, ``password.digit``,
+            ``password.special``, ``password.contains_username`` or
+            ``password.contains_birth_date``.
+    """
+    field = "password"
+    if not min_len <= len(password) <= max_len:
+        raise RuleViolation(
+            "password.length",
+            field,
+            f"密码长度应为{min_len}至{max_len}个字符。",
+            f"Password must be {min_len} to {max_len} characters long.",
+        )
+    if not any(c in string.ascii_letters for c in password):
+        raise RuleViolation(
+            "password.letter", field, "密码须包含字母。", "Password must contain a letter."
+        )
+    if not any(c in string.digits for c in password):
+        raise RuleViolation(
+            "password.digit", field, "密码须包含数字。", "Password must contain a digit."
+        )
+    if not any(c in _SPECIALS for c in password):
+        raise RuleViolation(
+            "password.special",
+            field,
+            "密码须包含特殊字符，如 !@#$%。",
+            "Password must contain a punctuation character.",
+        )
+    if len(username) >= 3 and username.lower() in password.lower():
+        raise RuleViolation(
+            "password.contains_username",
+            field,
+            "密码不能包含用户名。",
+            "Password must not contain the username.",
+        )
+    if birth_date is not None:
+        ymd = f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}"
+        if ymd in password or ymd[2:] in password:
+            raise RuleViolation(
+                "password.contains_birth_date",
+                field,
+                "密码不能包含出生日期。",
+                "Password must not contain the birth date.",
+            )
+
+
+def check_id_number_format(value: str) -> str:
+    """The date-free part of `normalize_id_number`: shape, check digit, a real birth date.
+
+    Workflow code deserializes applications, so it cannot ask about today; the age and
+    future-birth checks run at the edge and in the verification activity.
+    """
+    return normalize_id_number(value, today=date.max, min_age=0, max_age=date.max.year)

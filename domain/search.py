@@ -1,0 +1,27 @@
+"""Search attributes: how operators find registrations in the Temporal UI. No personal data."""
+
+from temporalio.common import SearchAttributeKey
+
+STAGE = SearchAttributeKey.for_keyword("RegistrationStage")
+UNIT_CODE = SearchAttributeKey.for_keyword("UnitCode")
+REQUESTED_ROLE = SearchAttributeKey.for_keyword("RequestedRole")
+APPLICANT_KEY = SearchAttributeKey.for_keyword("ApplicantKey")
+REVIEW_ROUND = SearchAttributeKey.for_int("ReviewRound")
+ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
+REVIEW_DUE_AT = SearchAttributeKey.for_datetime("ReviewDueAt")
+
+ALL = (
+    STAGE,
+    UNIT_CODE,
+    REQUESTED_ROLE,
+    APPLICANT_KEY,
+    REVIEW_ROUND,
+    ESCALATION_LEVEL,
+    REVIEW_DUE_AT,
+)
+
+
+def cli_flags() -> list[str]:
+    """`--search-attribute Name=Type` flags for `temporal server start-dev`."""
+    kinds = {"KEYWORD": "Keyword", "INT": "Int", "DATETIME": "Datetime"}
+    return [f"--search-attribute={key.name}={kinds[key.indexed_value_type.name]}" for key in ALL]

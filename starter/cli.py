@@ -1,0 +1,273 @@
+"""`python -m starter …`: run the embedded system, register, decide, and look around."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import Annotated, TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from sqlalchemy import select
+from temporalio.client import WorkflowUpdateFailedError
+
+from activities.verification import VerificationActivities
+from config import Settings
+from domain import rules
+from domain.contracts import RejectionReason, Role
+from domain.keys import applicant_key
+from starter.client import RegistrationClient
+from starter.forms import ApplicationForm, ApplicationRefused, build_request
+from store.db import make_engine, make_sessions
+from store.models import OutboxMessage
+
+app = typer.Typer(no_args_is_help=True, help="Jiangsu health-sector HR account registration.")
+console = Console()
+T = TypeVar("T")
+
+
+def _run(make: Callable[[Settings], Awaitable[T]]) -> T:
+    settings = Settings()
+    try:
+        return asyncio.run(make(settings))
+    except ApplicationRefused as refused:
+        _print_refusals(refused)
+        raise typer.Exit(2) from None
+    except WorkflowUpdateFailedError as exc:
+        console.print(f"[red]refused:[/red] {exc.cause.message if exc.cause else exc}")
+        raise typer.Exit(2) from None
+
+
+def _print_refusals(refused: ApplicationRefused) -> None:
+    table = Table("code", "fields", "原因", title="申请未通过校验 / application refused")
+    for refusal in refused.refusals:
+        table.add_row(refusal.code, ", ".join(refusal.fields), refusal.message_zh)
+    console.print(table)
+
+
+async def _client(settings: Settings) -> RegistrationClient:
+    from worker import connect
+
+    sessions = make_sessions(make_engine(settings.database_url))
+    return RegistrationClient(
+        await connect(settings),
+        task_queue=settings.task_queue,
+        applicant_key_secret=settings.applicant_key_secret,
+        verifier=VerificationActivities(sessions, settings),
+    )
+
+
+@app.command()
+def up() -> None:
+    """Run the embedded system: Temporal dev server (with Web UI) and the worker. Ctrl-C stops."""
+    from starter.local import run_system
+
+    asyncio.run(run_system(Settings()))
+
+
+@app.command()
+def seed() -> None:
+    """Insert the demo units, admins, residents and invitation (idempotent)."""
+    from store.seed import seed_demo
+
+    async def main(settings: Settings) -> None:
+        engine = make_engine(settings.database_url)
+        await seed_demo(make_sessions(engine), settings)
+        await engine.dispose()
+
+    _run(main)
+    console.print("demo data seeded")
+
+
+def _form(**fields: object) -> ApplicationForm:
+    return ApplicationForm(
+        **fields,
+        notice_version=Settings().notice_version,
+        consented_at=datetime.now(UTC),
+    )
+
+
+@app.command()
+def register(
+    name: Annotated[str, typer.Option(help="real name, as on the ID card")],
+    id_number: Annotated[str, typer.Option(help="18-character resident ID number")],
+    phone: Annotated[str, typer.Option()],
+    email: Annotated[str, typer.Option()],
+    unit_code: Annotated[str, typer.Option(help="unified social credit code of the unit")],
+    unit_name: Annotated[str, typer.Option()],
+    username: Annotated[str, typer.Option()],
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    role: Annotated[Role, typer.Option()] = Role.USER,
+    invitation_code: Annotated[str | None, typer.Option()] = None,
+    accept_notice: Annotated[bool, typer.Option(help="I have read the notice and policy")] = False,
+) -> None:
+    """Start a registration (the applicant has read and accepted the notice)."""
+    if not accept_notice:
+        console.print("请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意")
+        raise typer.Exit(2)
+    form = _form(
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        email=email,
+        unit_code=unit_code,
+        unit_name=unit_name,
+        username=username,
+        password=password,
+        requested_role=role,
+        invitation_code=invitation_code,
+    )
+
+    async def main(settings: Settings) -> str:
+        request = build_request(form, today=date.today())
+        return await (await _client(settings)).start(request)
+
+    console.print(f"registration started: [bold]{_run(main)}[/bold]")
+
+
+@app.command()
+def status(workflow_id: str) -> None:
+    """Show where a registration stands (masked; as the `status` query answers)."""
+
+    async def main(settings: Settings) -> str:
+        return (await (await _client(settings)).status(workflow_id)).model_dump_json(indent=2)
+
+    console.print_json(_run(main))
+
+
+@app.command()
+def code(workflow_id: str, sms_code: str) -> None:
+    """Answer the SMS code (the `submit_phone_code` Update)."""
+
+    async def main(settings: Settings) -> str:
+        result = await (await _client(settings)).submit_phone_code(workflow_id, sms_code)
+        return result.message_zh
+
+    console.print(_run(main))
+
+
+@app.command()
+def resend(workflow_id: str) -> None:
+    """Ask for a new SMS code (cooldown and hourly cap apply)."""
+
+    async def main(settings: Settings) -> str:
+        return (await (await _client(settings)).resend_phone_code(workflow_id)).message_zh
+
+    console.print(_run(main))
+
+
+@app.command()
+def sign(workflow_id: str, signature_ref: str = "signature-pad") -> None:
+    """E-sign the current application digest (the `sign` Update)."""
+
+    async def main(settings: Settings) -> str:
+        return (await (await _client(settings)).sign(workflow_id, signature_ref)).message_zh
+
+    console.print(_run(main))
+
+
+@app.command()
+def approve(workflow_id: str, reviewer: Annotated[str, typer.Option()]) -> None:
+    """Approve as a reviewer (the `decide` Update: a refusal is answered at once)."""
+
+    async def main(settings: Settings) -> str:
+        result = await (await _client(settings)).decide(
+            workflow_id, reviewer_id=reviewer, approve=True
+        )
+        return f"{result.code}: {result.message_zh}"
+
+    console.print(_run(main))
+
+
+@app.command()
+def reject(
+    workflow_id: str,
+    reviewer: Annotated[str, typer.Option()],
+    reason: Annotated[RejectionReason, typer.Option()],
+    fields: Annotated[list[str] | None, typer.Option("--field", help="field at fault")] = None,
+    comment: Annotated[str, typer.Option()] = "",
+) -> None:
+    """Reject with a reason; the applicant corrects and resubmits (unless the reason is final)."""
+
+    async def main(settings: Settings) -> str:
+        result = await (await _client(settings)).decide(
+            workflow_id,
+            reviewer_id=reviewer,
+            approve=False,
+            reason=reason,
+            comment=comment,
+            fields=fields or [],
+        )
+        return f"{result.code}: {result.message_zh}"
+
+    console.print(_run(main))
+
+
+@app.command()
+def nudge(workflow_id: str) -> None:
+    """Urge the reviewers (at most once a day)."""
+
+    async def main(settings: Settings) -> str:
+        return (await (await _client(settings)).nudge(workflow_id)).message_zh
+
+    console.print(_run(main))
+
+
+@app.command()
+def withdraw(workflow_id: str, reason: str = "") -> None:
+    """Withdraw the application (the `withdraw` Signal)."""
+
+    async def main(settings: Settings) -> None:
+        await (await _client(settings)).withdraw(workflow_id, reason)
+
+    _run(main)
+    console.print("withdrawal sent")
+
+
+@app.command("sms-inbox")
+def sms_inbox(phone: str) -> None:
+    """Developer view of the embedded SMS channel: messages sent to a number."""
+
+    async def main(settings: Settings) -> list[OutboxMessage]:
+        engine = make_engine(settings.database_url)
+        async with make_sessions(engine)() as session:
+            rows = await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.channel == "sms", OutboxMessage.recipient == phone)
+                .order_by(OutboxMessage.created_at)
+            )
+            result = list(rows)
+        await engine.dispose()
+        return result
+
+    table = Table("sent at", "message")
+    for row in _run(main):
+        table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
+    console.print(table)
+
+
+@app.command("applicant-key")
+def applicant_key_command(id_number: str) -> None:
+    """Print the workflow ID for an ID number (for integrators starting with the temporal CLI)."""
+    normalized = rules.check_id_number_format(id_number)
+    console.print(f"registration-{applicant_key(Settings().applicant_key_secret, normalized)}")
+
+
+@app.command("hash-password")
+def hash_password(
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+) -> None:
+    """Argon2id-hash a password, as the client does before starting a registration."""
+    from argon2 import PasswordHasher
+
+    print(PasswordHasher().hash(password))
+
+
+@app.command()
+def demo() -> None:
+    """Walk an invented applicant through to `completed` against the running system."""
+    from starter.demo import run_demo
+
+    _run(run_demo)

@@ -1,0 +1,155 @@
+"""The typed client for integrators: start a registration and talk to it.
+
+It takes a connected `temporalio.client.Client` (built with `pydantic_data_converter`), so tests
+and applications hand in their own. With a `verifier`, `start` runs the same cross-checks as the
+workflow before starting, so a refused application starts nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+
+from activities.verification import VerificationActivities
+from domain.contracts import (
+    DecisionResult,
+    NudgeResult,
+    PhoneCodeAnswer,
+    PhoneCodeResult,
+    RegistrationOutcome,
+    RegistrationRequest,
+    RegistrationStatus,
+    RejectionReason,
+    ResendResult,
+    Resubmission,
+    ResubmitResult,
+    ReviewDecision,
+    Signature,
+    SignResult,
+    VerificationInput,
+    Withdrawal,
+)
+from domain.keys import applicant_key, registration_workflow_id
+from domain.roles import ROLE_TEXT_ZH
+from domain.rules import mask_name
+from starter.forms import ApplicationRefused
+from workflows.registration import RegistrationWorkflow
+
+
+class RegistrationClient:
+    def __init__(
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        applicant_key_secret: str,
+        verifier: VerificationActivities | None = None,
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._secret = applicant_key_secret
+        self._verifier = verifier
+
+    def workflow_id(self, id_number: str) -> str:
+        return registration_workflow_id(applicant_key(self._secret, id_number))
+
+    async def start(self, request: RegistrationRequest) -> str:
+        """Start the applicant's registration, or return the one already running for them.
+
+        Raises:
+            ApplicationRefused: the pre-checks refused it; no workflow was started.
+        """
+        workflow_id = self.workflow_id(request.id_number)
+        if self._verifier is not None:
+            verification = await self._verifier.verify_application(
+                VerificationInput(
+                    registration_id=f"{workflow_id}/precheck",
+                    applicant_key=applicant_key(self._secret, request.id_number),
+                    request=request,
+                    at=datetime.now(UTC),
+                )
+            )
+            if verification.refusals:
+                raise ApplicationRefused(verification.refusals)
+        await self._client.start_workflow(
+            RegistrationWorkflow.run,
+            request,
+            id=workflow_id,
+            task_queue=self._task_queue,
+            # Idempotent start: a second start while one runs returns the running one.
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            static_summary=(
+                f"注册 {mask_name(request.name)} · {request.unit_name} · "
+                f"{ROLE_TEXT_ZH[request.requested_role]}"
+            ),
+        )
+        return workflow_id
+
+    def _handle(
+        self, workflow_id: str
+    ) -> WorkflowHandle[RegistrationWorkflow, RegistrationOutcome]:
+        return self._client.get_workflow_handle_for(RegistrationWorkflow.run, workflow_id)
+
+    async def status(self, workflow_id: str) -> RegistrationStatus:
+        return await self._handle(workflow_id).query(RegistrationWorkflow.status)
+
+    async def submit_phone_code(self, workflow_id: str, code: str) -> PhoneCodeResult:
+        return await self._handle(workflow_id).execute_update(
+            RegistrationWorkflow.submit_phone_code, PhoneCodeAnswer(code=code)
+        )
+
+    async def resend_phone_code(self, workflow_id: str) -> ResendResult:
+        return await self._handle(workflow_id).execute_update(
+            RegistrationWorkflow.resend_phone_code
+        )
+
+    async def sign(self, workflow_id: str, signature_ref: str) -> SignResult:
+        """Sign the application as it stands now (its digest comes from `status`)."""
+        digest = (await self.status(workflow_id)).application_digest
+        return await self._handle(workflow_id).execute_update(
+            RegistrationWorkflow.sign,
+            Signature(application_digest=digest, signature_ref=signature_ref),
+        )
+
+    async def decide(
+        self,
+        workflow_id: str,
+        *,
+        reviewer_id: str,
+        approve: bool,
+        reason: RejectionReason | None = None,
+        comment: str = "",
+        fields: list[str] | None = None,
+        decision_id: str | None = None,
+    ) -> DecisionResult:
+        return await self._handle(workflow_id).execute_update(
+            RegistrationWorkflow.decide,
+            ReviewDecision(
+                decision_id=decision_id or uuid.uuid4().hex,
+                reviewer_id=reviewer_id,
+                approve=approve,
+                reason=reason,
+                comment=comment,
+                fields=fields or [],
+            ),
+        )
+
+    async def nudge(self, workflow_id: str) -> NudgeResult:
+        return await self._handle(workflow_id).execute_update(RegistrationWorkflow.nudge)
+
+    async def resubmit(self, workflow_id: str, request: RegistrationRequest) -> ResubmitResult:
+        return await self._handle(workflow_id).execute_update(
+            RegistrationWorkflow.resubmit, Resubmission(request=request)
+        )
+
+    async def withdraw(self, workflow_id: str, reason: str = "") -> None:
+        await self._handle(workflow_id).signal(
+            RegistrationWorkflow.withdraw, Withdrawal(reason=reason)
+        )
+
+    async def result(self, workflow_id: str) -> RegistrationOutcome:
+        return await self._handle(workflow_id).result()

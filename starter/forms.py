@@ -1,0 +1,99 @@
+"""The edge: turn what an applicant typed into a `RegistrationRequest`, or say what is wrong.
+
+The plaintext password stops here: it is checked against the policy and hashed with Argon2id,
+and only the hash goes on.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from argon2 import PasswordHasher
+from pydantic import BaseModel, ValidationError
+
+from domain import rules
+from domain.contracts import Consent, Refusal, RegistrationRequest, Role
+
+
+class ApplicationRefused(Exception):
+    """The application was refused before anything started; nothing was written."""
+
+    def __init__(self, refusals: list[Refusal]) -> None:
+        super().__init__("; ".join(f"{r.code}: {r.message_en}" for r in refusals))
+        self.refusals = refusals
+
+
+class ApplicationForm(BaseModel):
+    """What the applicant typed, plaintext password included. Never leaves the client."""
+
+    name: str
+    id_number: str
+    phone: str
+    email: str
+    unit_code: str
+    unit_name: str
+    username: str
+    password: str
+    requested_role: Role = Role.USER
+    invitation_code: str | None = None
+    notice_version: str
+    consented_at: datetime
+
+
+def build_request(form: ApplicationForm, *, today: date) -> RegistrationRequest:
+    """Validate every field, check the password policy, hash the password.
+
+    Raises:
+        ApplicationRefused: with one refusal per field at fault (codes and Chinese messages).
+    """
+    refusals: list[Refusal] = []
+    birth: date | None = None
+    try:
+        birth = rules.birth_date_of(rules.normalize_id_number(form.id_number, today=today))
+    except rules.RuleViolation as exc:
+        refusals.append(_from_violation(exc))
+    try:
+        rules.check_password(form.password, username=form.username, birth_date=birth)
+    except rules.RuleViolation as exc:
+        refusals.append(_from_violation(exc))
+    fields = form.model_dump(exclude={"password", "notice_version", "consented_at"})
+    try:
+        request = RegistrationRequest(
+            **fields,
+            password_hash=PasswordHasher().hash(form.password) if not refusals else _PLACEHOLDER,
+            consent=Consent(notice_version=form.notice_version, consented_at=form.consented_at),
+        )
+    except ValidationError as exc:
+        refusals += [_from_pydantic(error) for error in exc.errors()]
+        request = None
+    if refusals or request is None:
+        raise ApplicationRefused(_dedupe(refusals))
+    return request
+
+
+# Lets the other fields be validated when the password already failed, without hashing it.
+_PLACEHOLDER = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
+
+
+def _from_violation(exc: rules.RuleViolation) -> Refusal:
+    return Refusal(
+        code=exc.code, fields=[exc.field], message_zh=exc.message_zh, message_en=exc.message_en
+    )
+
+
+def _from_pydantic(error: dict) -> Refusal:  # type: ignore[type-arg]
+    field = ".".join(str(part) for part in error["loc"]) or "application"
+    context = error.get("ctx") or {}
+    return Refusal(
+        code=error["type"] if "." in error["type"] else f"{field}.{error['type']}",
+        fields=[field],
+        message_zh=context.get("message_zh", f"{field} 填写有误"),
+        message_en=error["msg"],
+    )
+
+
+def _dedupe(refusals: list[Refusal]) -> list[Refusal]:
+    seen: dict[tuple[str, tuple[str, ...]], Refusal] = {}
+    for refusal in refusals:
+        seen.setdefault((refusal.code, tuple(refusal.fields)), refusal)
+    return list(seen.values())

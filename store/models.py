@@ -1,0 +1,147 @@
+"""Application tables (SQLAlchemy 2.0). The schema is owned by the Alembic migrations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every backend (SQLite would hand back naive ones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime refused: pass an aware one")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class Unit(Base):
+    """A hospital or health unit, known by its unified social credit code."""
+
+    __tablename__ = "units"
+
+    code: Mapped[str] = mapped_column(String(18), primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    requires_signature: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Resident(Base):
+    """The local identity provider's register: who the ID number belongs to (real-name check)."""
+
+    __tablename__ = "residents"
+
+    id_number_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(40))
+
+
+class Account(Base):
+    """Everyone who can log in: applicants once approved, unit admins and system admins."""
+
+    __tablename__ = "accounts"
+
+    username: Mapped[str] = mapped_column(String(32), primary_key=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    applicant_key: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(40))
+    phone: Mapped[str] = mapped_column(String(11), unique=True)
+    email: Mapped[str] = mapped_column(String(254))
+    unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
+    role: Mapped[str] = mapped_column(String(20))
+    permissions: Mapped[list[str]] = mapped_column(JSON)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # The registration that created it: what makes provisioning idempotent.
+    registration_id: Mapped[str | None] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Invitation(Base):
+    """An invitation code a system admin issued for one unit-admin registration."""
+
+    __tablename__ = "invitations"
+
+    code_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
+    unit_code: Mapped[str] = mapped_column(ForeignKey("units.code"))
+    issued_by: Mapped[str] = mapped_column(ForeignKey("accounts.username"))
+    used_by_registration: Mapped[str | None] = mapped_column(String(200))
+
+
+class PhoneCode(Base):
+    """One SMS code sent; only its HMAC is kept."""
+
+    __tablename__ = "phone_codes"
+
+    idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    registration_id: Mapped[str] = mapped_column(String(200), index=True)
+    phone: Mapped[str] = mapped_column(String(11), index=True)
+    code_hmac: Mapped[str] = mapped_column(String(64))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts_left: Mapped[int] = mapped_column(Integer)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Signature(Base):
+    """The applicant's e-signature over one digest of the application, kept as evidence."""
+
+    __tablename__ = "signatures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    registration_id: Mapped[str] = mapped_column(String(200), index=True)
+    application_digest: Mapped[str] = mapped_column(String(64))
+    signature_ref: Mapped[str] = mapped_column(String(200))
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class OutboxMessage(Base):
+    """Every SMS and e-mail, once per idempotency key; the embedded channel's delivery record."""
+
+    __tablename__ = "outbox"
+
+    idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(10))
+    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEvent(Base):
+    """Decisions (counted or refused), reminders, escalations, nudges: who, what, when."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    registration_id: Mapped[str] = mapped_column(String(200), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    actor: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(64))
+    detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)

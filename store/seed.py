@@ -1,0 +1,140 @@
+"""Demo data for the embedded system and the tests. Every person here is invented."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from argon2 import PasswordHasher
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from config import Settings
+from domain.contracts import Role
+from domain.keys import applicant_key, keyed_hash
+from domain.roles import ROLE_PERMISSIONS
+from domain.rules import make_id_number, make_unit_code
+from store.models import Account, Invitation, Resident, Unit
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    id_number: str
+    phone: str
+    email: str
+
+
+PEOPLE_HOSPITAL = (make_unit_code("12320000466000001"), "江苏省示范人民医院")
+HEALTH_CENTRE = (make_unit_code("12320100466000002"), "南京市示范社区卫生服务中心")
+UNITS = (PEOPLE_HOSPITAL, HEALTH_CENTRE)
+SIGNATURE_UNITS = {HEALTH_CENTRE[0]}
+
+# Admins: (username, person, role, unit code or None).
+ADMINS = (
+    (
+        "admin_hospital",
+        Person(
+            "王建国",
+            make_id_number("320102", date(1975, 3, 8), 11),
+            "13900000001",
+            "admin.hospital@example.cn",
+        ),
+        Role.UNIT_ADMIN,
+        PEOPLE_HOSPITAL[0],
+    ),
+    (
+        "admin_centre",
+        Person(
+            "李秀英",
+            make_id_number("320104", date(1980, 7, 21), 22),
+            "13900000002",
+            "admin.centre@example.cn",
+        ),
+        Role.UNIT_ADMIN,
+        HEALTH_CENTRE[0],
+    ),
+    (
+        "sysadmin",
+        Person(
+            "赵志强",
+            make_id_number("320105", date(1970, 1, 15), 33),
+            "13900000003",
+            "sysadmin@example.cn",
+        ),
+        Role.SYSTEM_ADMIN,
+        None,
+    ),
+)
+
+# Residents known to the local identity provider who have no account yet.
+APPLICANTS = (
+    Person(
+        "张三",
+        make_id_number("320106", date(1990, 5, 17), 101),
+        "13800000001",
+        "zhangsan@example.cn",
+    ),
+    Person(
+        "欧阳明月",
+        make_id_number("320111", date(1988, 2, 29), 202),
+        "13800000002",
+        "ouyang@example.cn",
+    ),
+    Person(
+        "阿依古丽·买买提",
+        make_id_number("320113", date(1995, 11, 3), 303),
+        "13800000003",
+        "ayiguli@example.cn",
+    ),
+    Person(
+        "陈静",
+        make_id_number("320114", date(2000, 12, 31), 404),
+        "13800000004",
+        "chenjing@example.cn",
+    ),
+)
+
+DEMO_INVITATION = "INVITE-DEMO-CENTRE-0001"
+
+
+async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    """Insert (or refresh) the demo units, admins, residents and invitation. Idempotent."""
+    hasher = PasswordHasher()
+    secret = settings.applicant_key_secret
+    async with sessions.begin() as session:
+        for code, name in UNITS:
+            await session.merge(
+                Unit(code=code, name=name, active=True, requires_signature=code in SIGNATURE_UNITS)
+            )
+        await session.flush()
+        for username, person, role, unit_code in ADMINS:
+            if await session.get(Account, username) is None:
+                session.add(
+                    Account(
+                        username=username,
+                        # Admins log in elsewhere; the demo gives them a password nobody knows.
+                        password_hash=hasher.hash(secrets.token_urlsafe(16)),
+                        applicant_key=applicant_key(secret, person.id_number),
+                        name=person.name,
+                        phone=person.phone,
+                        email=person.email,
+                        unit_code=unit_code,
+                        role=role.value,
+                        permissions=list(ROLE_PERMISSIONS[role]),
+                        active=True,
+                        created_at=datetime.now(UTC),
+                    )
+                )
+        await session.flush()
+        for person in (*APPLICANTS, *(admin[1] for admin in ADMINS)):
+            await session.merge(
+                Resident(id_number_hmac=keyed_hash(secret, person.id_number), name=person.name)
+            )
+        invitation_key = keyed_hash(secret, DEMO_INVITATION)
+        if await session.get(Invitation, invitation_key) is None:
+            session.add(
+                Invitation(
+                    code_hmac=invitation_key, unit_code=HEALTH_CENTRE[0], issued_by="sysadmin"
+                )
+            )

@@ -1,0 +1,89 @@
+"""The worker: every workflow and activity of the registration process, on one task queue.
+
+Run: `python worker.py` (settings from JSHR_* environment variables; see config.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.accounts import AccountActivities
+from activities.notifications import NotificationActivities, Notifier
+from activities.phone import PhoneActivities
+from activities.review import ReviewActivities
+from activities.verification import VerificationActivities
+from config import Settings
+from store.db import make_engine, make_sessions
+from workflows.registration import RegistrationWorkflow
+
+
+# Pure, deterministic libraries the contracts use while workflow code deserializes them;
+# phonenumbers loads its region tables lazily, which the sandbox would otherwise re-import.
+PASSTHROUGH = ("domain", "phonenumbers", "stdnum", "pypinyin", "email_validator", "argon2")
+
+
+def build_worker(
+    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+) -> Worker:
+    notifier = Notifier(sessions, settings)
+    verification = VerificationActivities(sessions, settings)
+    phone = PhoneActivities(sessions, settings, notifier)
+    review = ReviewActivities(sessions, settings, notifier)
+    accounts = AccountActivities(sessions, settings, notifier)
+    notifications = NotificationActivities(notifier)
+    return Worker(
+        client,
+        task_queue=settings.task_queue,
+        workflows=[RegistrationWorkflow],
+        workflow_runner=SandboxedWorkflowRunner(
+            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        ),
+        activities=[
+            verification.verify_application,
+            verification.record_signature,
+            phone.send_phone_code,
+            phone.check_phone_code,
+            review.plan_review,
+            review.send_reminder,
+            review.authorize_decision,
+            review.record_audit,
+            accounts.assign_role,
+            notifications.notify_applicant,
+        ],
+    )
+
+
+async def connect(settings: Settings) -> Client:
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=pydantic_data_converter,
+    )
+
+
+async def main() -> None:
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    settings = Settings()
+    engine = make_engine(settings.database_url)
+    client = await connect(settings)
+    worker = build_worker(client, settings, make_sessions(engine))
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        logging.info("worker polling task queue %s", settings.task_queue)
+        await stop.wait()
+    await engine.dispose()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

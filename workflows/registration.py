@@ -1,0 +1,562 @@
+"""One applicant's registration, from the application form to an account (seed steps 二 to 六).
+
+The process reads top to bottom in `run`: verify the application, confirm the phone, collect the
+e-signature where the policy asks for one, wait for the unit admin's decision while reminders go
+out, then assign the role. A rejection loops back through correction to verification.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+
+with workflow.unsafe.imports_passed_through():
+    from activities.accounts import AccountActivities
+    from activities.notifications import NotificationActivities
+    from activities.phone import PhoneActivities
+    from activities.review import ReviewActivities
+    from activities.verification import VerificationActivities
+    from domain import search
+    from domain.contracts import (
+        REJECTION_TEXT_ZH,
+        Account,
+        ApplicantNotice,
+        AssignRoleInput,
+        AuditEntry,
+        AuditInput,
+        AuthorizeDecisionInput,
+        CheckPhoneCodeInput,
+        DecisionResult,
+        NudgeResult,
+        PhoneCodeAnswer,
+        PhoneCodeOutcome,
+        PhoneCodeResult,
+        ProcessPolicy,
+        RecordSignatureInput,
+        Refusal,
+        RegistrationOutcome,
+        RegistrationRequest,
+        RegistrationStatus,
+        Reminder,
+        ReminderInput,
+        ResendResult,
+        Resubmission,
+        ResubmitResult,
+        ReviewDecision,
+        ReviewPlan,
+        ReviewPlanInput,
+        SendPhoneCodeInput,
+        Signature,
+        SignResult,
+        Stage,
+        VerificationInput,
+        Withdrawal,
+    )
+    from domain.keys import applicant_key_of
+    from domain.rules import mask_name
+
+ACTIVITY = {
+    "start_to_close_timeout": timedelta(seconds=30),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+
+
+class _Ended(Exception):
+    """The registration ended while waiting: withdrawn, expired or finally rejected."""
+
+    def __init__(self, stage: Stage) -> None:
+        super().__init__(stage.value)
+        self.stage = stage
+
+
+@workflow.defn
+class RegistrationWorkflow:
+    """The registration of one applicant. Workflow ID: `registration-<applicant key>`.
+
+    Messages:
+    - Update `submit_phone_code`: the SMS code; answers accepted / wrong (attempts left) / expired.
+    - Update `resend_phone_code`: a new SMS code, subject to a cooldown and an hourly cap.
+    - Update `sign`: the e-signature over the application digest, where the policy asks for one.
+    - Signal `review_decision` / Update `decide`: the reviewer's approval or rejection; it counts
+      only once an authorization activity confirms the reviewer. The Update says why it did not.
+    - Update `nudge`: the applicant urges the reviewers; at most once per nudge interval.
+    - Update `resubmit`: the corrected application after a rejection or failed check.
+    - Signal `withdraw`: the applicant gives up; ends the registration from any waiting stage.
+    - Query `status`: the stage, round, reviewers, next reminder, refusals and audit trail.
+    """
+
+    @workflow.init
+    def __init__(self, request: RegistrationRequest) -> None:
+        self._request = request
+        self._stage = Stage.VERIFYING
+        self._round = 1
+        self._policy: ProcessPolicy | None = None
+        self._refusals: list[Refusal] = []
+        self._digest = ""
+        self._verified_phone: str | None = None
+        self._codes_sent = 0
+        self._retry_after = 0
+        self._signed_digest: str | None = None
+        self._plan: ReviewPlan | None = None
+        self._next_reminder: Reminder | None = None
+        self._escalation = 0
+        self._decision: ReviewDecision | None = None
+        self._decisions: dict[str, DecisionResult | None] = {}
+        self._last_nudge_at: datetime | None = None
+        self._nudges = 0
+        self._correction: RegistrationRequest | None = None
+        self._withdrawn = False
+        self._account: Account | None = None
+        self._history: list[AuditEntry] = []
+
+    @workflow.run
+    async def run(self, request: RegistrationRequest) -> RegistrationOutcome:
+        try:
+            while True:
+                if await self._passes_checks() and await self._approved_in_review():
+                    self._set_stage(Stage.ASSIGNING_ROLE)
+                    self._account = await workflow.execute_activity_method(
+                        AccountActivities.assign_role,
+                        AssignRoleInput(
+                            registration_id=self._registration_id,
+                            applicant_key=applicant_key_of(workflow.info().workflow_id),
+                            request=self._request,
+                            approved_by=self._decision.reviewer_id if self._decision else "",
+                            at=workflow.now(),
+                        ),
+                        summary="assign role and create account",
+                        **ACTIVITY,
+                    )
+                    return await self._finish(Stage.COMPLETED)
+                await self._await_correction()
+        except _Ended as ended:
+            return await self._finish(ended.stage)
+
+    # --- the stages ----------------------------------------------------------------------------
+
+    async def _passes_checks(self) -> bool:
+        """Verification, phone code and e-signature. False: the applicant must correct."""
+        self._set_stage(Stage.VERIFYING)
+        verification = await workflow.execute_activity_method(
+            VerificationActivities.verify_application,
+            VerificationInput(
+                registration_id=self._registration_id,
+                applicant_key=applicant_key_of(workflow.info().workflow_id),
+                request=self._request,
+                at=workflow.now(),
+            ),
+            summary="verify application (unit, real name, uniqueness)",
+            **ACTIVITY,
+        )
+        self._policy = verification.policy
+        self._digest = verification.application_digest
+        self._refusals = verification.refusals
+        if self._refusals:
+            return False
+
+        if self._verified_phone != self._request.phone:
+            self._set_stage(Stage.AWAITING_PHONE_CODE)
+            await self._send_phone_code()
+            await self._wait(
+                lambda: self._verified_phone == self._request.phone,
+                timeout=timedelta(seconds=self._policy.phone_step_timeout_seconds),
+                on_timeout=Stage.EXPIRED,
+                summary="phone step expires",
+            )
+
+        if verification.requires_signature and self._signed_digest != self._digest:
+            self._set_stage(Stage.AWAITING_SIGNATURE)
+            await self._wait(
+                lambda: self._signed_digest == self._digest,
+                timeout=timedelta(seconds=self._policy.phone_step_timeout_seconds),
+                on_timeout=Stage.EXPIRED,
+                summary="signature step expires",
+            )
+        return True
+
+    async def _approved_in_review(self) -> bool:
+        """Wait for the reviewer's decision while reminders go out. False: rejected, correctable."""
+        self._decision = None
+        self._plan = await workflow.execute_activity_method(
+            ReviewActivities.plan_review,
+            ReviewPlanInput(
+                registration_id=self._registration_id,
+                unit_code=self._request.unit_code,
+                requested_role=self._request.requested_role,
+                entered_review_at=workflow.now(),
+            ),
+            summary="find reviewers and place reminders",
+            **ACTIVITY,
+        )
+        self._set_stage(Stage.AWAITING_REVIEW)
+        await self._remind(
+            Reminder(at=workflow.now(), label="new application"), self._plan.reviewers
+        )
+        step = 0
+        while self._decision is None:
+            reminder = self._reminder(step)
+            self._next_reminder = reminder
+            self._upsert_search_attributes()
+            if await self._wait_until(
+                lambda: self._decision is not None, reminder.at, reminder.label
+            ):
+                break
+            self._escalation = max(self._escalation, reminder.escalation_level)
+            targets = self._plan.escalation_targets if self._escalation else self._plan.reviewers
+            await self._remind(reminder, targets)
+            step += 1
+        self._next_reminder = None
+
+        decision = self._decision
+        if decision.approve:
+            return True
+        assert decision.reason is not None
+        self._refusals = [
+            Refusal(
+                code=f"review.{decision.reason.value}",
+                fields=decision.fields,
+                message_zh=f"审核未通过:{REJECTION_TEXT_ZH[decision.reason]}。{decision.comment}",
+                message_en=f"rejected by the reviewer: {decision.reason.value}",
+            )
+        ]
+        assert self._policy is not None
+        if decision.reason.is_final or self._round >= self._policy.max_review_rounds:
+            raise _Ended(Stage.REJECTED_FINAL)
+        return False
+
+    async def _await_correction(self) -> None:
+        """Tell the applicant what is wrong and wait for the corrected application."""
+        self._set_stage(Stage.AWAITING_CORRECTION)
+        self._correction = None
+        await self._notify_applicant(
+            f"correction-{self._round}",
+            "注册申请需要更正",
+            "您的注册申请需要更正:" + ";".join(r.message_zh for r in self._refusals),
+        )
+        assert self._policy is not None
+        await self._wait(
+            lambda: self._correction is not None,
+            timeout=timedelta(seconds=self._policy.correction_window_seconds),
+            on_timeout=Stage.EXPIRED,
+            summary="correction window closes",
+        )
+        assert self._correction is not None
+        self._request = self._correction
+        self._round += 1
+
+    async def _finish(self, stage: Stage) -> RegistrationOutcome:
+        self._set_stage(stage)
+        self._next_reminder = None
+        if stage == Stage.WITHDRAWN:
+            await workflow.execute_activity_method(
+                ReviewActivities.record_audit,
+                AuditInput(
+                    registration_id=self._registration_id,
+                    kind="withdrawal",
+                    actor="applicant",
+                    outcome="withdrawn",
+                    at=workflow.now(),
+                ),
+                summary="audit withdrawal",
+                **ACTIVITY,
+            )
+        if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
+            text = {Stage.REJECTED_FINAL: "注册申请未通过审核", Stage.EXPIRED: "注册申请已过期"}
+            await self._notify_applicant(stage.value, text[stage], text[stage] + "。")
+        # Let running handlers (a late decision, a nudge) answer before the workflow closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return RegistrationOutcome(stage=stage, account=self._account, refusals=self._refusals)
+
+    # --- handlers ------------------------------------------------------------------------------
+
+    @workflow.update
+    async def submit_phone_code(self, answer: PhoneCodeAnswer) -> PhoneCodeResult:
+        result = await workflow.execute_activity_method(
+            PhoneActivities.check_phone_code,
+            CheckPhoneCodeInput(
+                registration_id=self._registration_id, code=answer.code, at=workflow.now()
+            ),
+            summary="check SMS code",
+            **ACTIVITY,
+        )
+        if result.outcome == PhoneCodeOutcome.ACCEPTED:
+            self._verified_phone = self._request.phone
+        return result
+
+    @submit_phone_code.validator
+    def _validate_submit_phone_code(self, answer: PhoneCodeAnswer) -> None:
+        self._require_stage(Stage.AWAITING_PHONE_CODE)
+
+    @workflow.update
+    async def resend_phone_code(self) -> ResendResult:
+        sent = await self._send_phone_code()
+        if sent:
+            return ResendResult(sent=True, message_zh="验证码已重新发送")
+        return ResendResult(
+            sent=False,
+            retry_after_seconds=self._retry_after,
+            message_zh=f"发送过于频繁,请{self._retry_after}秒后再试",
+        )
+
+    @resend_phone_code.validator
+    def _validate_resend_phone_code(self) -> None:
+        self._require_stage(Stage.AWAITING_PHONE_CODE)
+
+    @workflow.update
+    async def sign(self, signature: Signature) -> SignResult:
+        await workflow.execute_activity_method(
+            VerificationActivities.record_signature,
+            RecordSignatureInput(
+                registration_id=self._registration_id, signature=signature, at=workflow.now()
+            ),
+            summary="keep e-signature as evidence",
+            **ACTIVITY,
+        )
+        self._signed_digest = signature.application_digest
+        return SignResult(accepted=True, message_zh="电子签名已确认")
+
+    @sign.validator
+    def _validate_sign(self, signature: Signature) -> None:
+        self._require_stage(Stage.AWAITING_SIGNATURE)
+        if signature.application_digest != self._digest:
+            raise ValueError("signature is over an outdated application digest (申请内容已变更)")
+
+    @workflow.signal
+    async def review_decision(self, decision: ReviewDecision) -> None:
+        await self._apply_decision(decision)
+
+    @workflow.update
+    async def decide(self, decision: ReviewDecision) -> DecisionResult:
+        return await self._apply_decision(decision)
+
+    @workflow.update
+    async def nudge(self) -> NudgeResult:
+        assert self._policy is not None and self._plan is not None
+        now = workflow.now()
+        interval = timedelta(seconds=self._policy.nudge_interval_seconds)
+        if self._last_nudge_at is not None and now < self._last_nudge_at + interval:
+            return NudgeResult(
+                sent=False,
+                message_zh="今天已催办过,请稍后再试",
+                next_allowed_at=self._last_nudge_at + interval,
+            )
+        self._last_nudge_at = now
+        self._nudges += 1
+        await self._remind(Reminder(at=now, label=f"nudge {self._nudges}"), self._plan.reviewers)
+        return NudgeResult(sent=True, message_zh="已提醒审核人", next_allowed_at=now + interval)
+
+    @nudge.validator
+    def _validate_nudge(self) -> None:
+        self._require_stage(Stage.AWAITING_REVIEW)
+
+    @workflow.update
+    async def resubmit(self, resubmission: Resubmission) -> ResubmitResult:
+        self._correction = resubmission.request
+        self._record("resubmission", "applicant", f"round {self._round + 1}")
+        return ResubmitResult(accepted=True, round=self._round + 1, message_zh="已重新提交")
+
+    @resubmit.validator
+    def _validate_resubmit(self, resubmission: Resubmission) -> None:
+        self._require_stage(Stage.AWAITING_CORRECTION)
+        if self._correction is not None:
+            raise ValueError("a correction was already submitted for this round")
+        if resubmission.request.id_number != self._request.id_number:
+            raise ValueError(
+                "the ID number cannot change in a correction; withdraw and register anew"
+                " (身份证号不能更正,请撤回后重新注册)"
+            )
+
+    @workflow.signal
+    def withdraw(self, withdrawal: Withdrawal) -> None:
+        if self._stage in (Stage.ASSIGNING_ROLE, Stage.COMPLETED) or self._withdrawn:
+            workflow.logger.info("withdraw ignored in stage %s", self._stage.value)
+            return
+        self._withdrawn = True
+        self._record("withdrawal", "applicant", "withdrawn")
+
+    @workflow.query
+    def status(self) -> RegistrationStatus:
+        return RegistrationStatus(
+            stage=self._stage,
+            round=self._round,
+            masked_name=mask_name(self._request.name),
+            unit_code=self._request.unit_code,
+            requested_role=self._request.requested_role,
+            refusals=self._refusals,
+            reviewers=self._plan.reviewers if self._plan else [],
+            next_reminder_at=self._next_reminder.at if self._next_reminder else None,
+            escalation_level=self._escalation,
+            application_digest=self._digest,
+            account=self._account,
+            history=self._history,
+        )
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    @property
+    def _registration_id(self) -> str:
+        # Stable across continue-as-new, distinct from an earlier registration of the same person.
+        info = workflow.info()
+        return f"{info.workflow_id}/{info.first_execution_run_id}"
+
+    def _require_stage(self, stage: Stage) -> None:
+        if self._stage != stage:
+            raise ValueError(f"registration is {self._stage.value}, not {stage.value}")
+
+    def _set_stage(self, stage: Stage) -> None:
+        self._stage = stage
+        workflow.logger.info("stage %s round %d", stage.value, self._round)
+        self._upsert_search_attributes()
+
+    def _upsert_search_attributes(self) -> None:
+        updates = [
+            search.STAGE.value_set(self._stage.value),
+            search.UNIT_CODE.value_set(self._request.unit_code),
+            search.REQUESTED_ROLE.value_set(self._request.requested_role.value),
+            search.APPLICANT_KEY.value_set(applicant_key_of(workflow.info().workflow_id)),
+            search.REVIEW_ROUND.value_set(self._round),
+            search.ESCALATION_LEVEL.value_set(self._escalation),
+        ]
+        if self._next_reminder is not None:
+            updates.append(search.REVIEW_DUE_AT.value_set(self._next_reminder.at))
+        else:
+            updates.append(search.REVIEW_DUE_AT.value_unset())
+        workflow.upsert_search_attributes(updates)
+
+    def _record(self, kind: str, actor: str, outcome: str) -> None:
+        self._history.append(AuditEntry(at=workflow.now(), kind=kind, actor=actor, outcome=outcome))
+
+    async def _wait(
+        self, done: Callable[[], bool], *, timeout: timedelta, on_timeout: Stage, summary: str
+    ) -> None:
+        """Wait for `done`; the timeout ends the registration as `on_timeout`."""
+        if not await self._wait_until(done, workflow.now() + timeout, summary):
+            raise _Ended(on_timeout)
+
+    async def _wait_until(self, done: Callable[[], bool], at: datetime, summary: str) -> bool:
+        """Wait for `done` until the instant `at`; False when the time came first.
+
+        A withdrawal ends the registration from any wait.
+        """
+        try:
+            await workflow.wait_condition(
+                lambda: done() or self._withdrawn,
+                timeout=max(at - workflow.now(), timedelta(seconds=1)),
+                timeout_summary=summary,
+            )
+        except TimeoutError:
+            return False
+        if self._withdrawn:
+            raise _Ended(Stage.WITHDRAWN)
+        return True
+
+    def _reminder(self, step: int) -> Reminder:
+        """The policy's steps, then one reminder per repeat interval after the last step."""
+        assert self._plan is not None
+        reminders = self._plan.reminders
+        if step < len(reminders):
+            return reminders[step]
+        last = reminders[-1]
+        extra = step - len(reminders) + 1
+        return last.model_copy(
+            update={
+                "at": last.at + extra * timedelta(seconds=self._plan.repeat_every_seconds),
+                "label": f"repeat reminder {extra}",
+            }
+        )
+
+    async def _remind(self, reminder: Reminder, recipients: list[str]) -> None:
+        label = reminder.label.replace(" ", "-")
+        await workflow.execute_activity_method(
+            ReviewActivities.send_reminder,
+            ReminderInput(
+                registration_id=self._registration_id,
+                idempotency_key=f"{self._registration_id}/round-{self._round}/{label}",
+                reminder=reminder,
+                recipients=recipients,
+                applicant_phone=self._request.phone,
+                round=self._round,
+            ),
+            summary=reminder.label,
+            **ACTIVITY,
+        )
+        self._record(
+            "escalation" if reminder.escalation_level else "reminder", "system", reminder.label
+        )
+
+    async def _send_phone_code(self) -> bool:
+        self._codes_sent += 1
+        result = await workflow.execute_activity_method(
+            PhoneActivities.send_phone_code,
+            SendPhoneCodeInput(
+                registration_id=self._registration_id,
+                phone=self._request.phone,
+                idempotency_key=f"{self._registration_id}/phone-code-{self._codes_sent}",
+                at=workflow.now(),
+            ),
+            summary="send SMS code",
+            **ACTIVITY,
+        )
+        self._retry_after = result.retry_after_seconds
+        return result.sent
+
+    async def _apply_decision(self, decision: ReviewDecision) -> DecisionResult:
+        """Count a decision once, and only if the reviewer may decide; audit it either way."""
+        if decision.decision_id in self._decisions:
+            earlier = self._decisions[decision.decision_id]
+            return earlier or DecisionResult(
+                accepted=False, code="decision.in_progress", message_zh="该审核意见正在处理"
+            )
+        self._decisions[decision.decision_id] = None
+        authorization = await workflow.execute_activity_method(
+            ReviewActivities.authorize_decision,
+            AuthorizeDecisionInput(
+                registration_id=self._registration_id,
+                applicant_key=applicant_key_of(workflow.info().workflow_id),
+                unit_code=self._request.unit_code,
+                requested_role=self._request.requested_role,
+                stage=self._stage,
+                decision=decision,
+                at=workflow.now(),
+            ),
+            summary="authorize reviewer decision",
+            **ACTIVITY,
+        )
+        if authorization.allowed and (
+            self._stage != Stage.AWAITING_REVIEW or self._decision is not None
+        ):
+            result = DecisionResult(
+                accepted=False, code="decision.superseded", message_zh="该申请已有审核结论"
+            )
+        else:
+            result = DecisionResult(
+                accepted=authorization.allowed,
+                code=authorization.code,
+                message_zh=authorization.message_zh,
+            )
+        if result.accepted:
+            self._decision = decision
+        self._record(
+            "decision" if result.accepted else "refused_decision",
+            decision.reviewer_id,
+            ("approve" if decision.approve else "reject") if result.accepted else result.code,
+        )
+        self._decisions[decision.decision_id] = result
+        return result
+
+    async def _notify_applicant(self, step: str, subject: str, body: str) -> None:
+        await workflow.execute_activity_method(
+            NotificationActivities.notify_applicant,
+            ApplicantNotice(
+                idempotency_key=f"{self._registration_id}/{step}",
+                phone=self._request.phone,
+                email=str(self._request.email),
+                subject=subject,
+                body=f"【江苏卫生人力】{body}",
+            ),
+            summary=f"notify applicant: {step}",
+            **ACTIVITY,
+        )
