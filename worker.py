@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
@@ -24,15 +25,18 @@ from config import Settings
 from store.db import make_engine, make_sessions
 from workflows.registration import RegistrationWorkflow
 
-
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
 # phonenumbers loads its region tables lazily, which the sandbox would otherwise re-import.
 PASSTHROUGH = ("domain", "phonenumbers", "stdnum", "pypinyin", "email_validator", "argon2")
 
 
 def build_worker(
-    client: Client, settings: Settings, sessions: async_sessionmaker[AsyncSession]
+    client: Client,
+    settings: Settings,
+    sessions: async_sessionmaker[AsyncSession],
+    **options: Any,
 ) -> Worker:
+    """The worker with every workflow and activity; `options` go to `Worker` (tests use it)."""
     notifier = Notifier(sessions, settings)
     verification = VerificationActivities(sessions, settings)
     phone = PhoneActivities(sessions, settings, notifier)
@@ -58,6 +62,7 @@ def build_worker(
             accounts.assign_role,
             notifications.notify_applicant,
         ],
+        **options,
     )
 
 

@@ -238,6 +238,11 @@ class RejectionReason(StrEnum):
     NOT_AN_EMPLOYEE = "not_an_employee"
     OTHER = "other"
 
+    @property
+    def is_final(self) -> bool:
+        """A person who does not work at the unit cannot correct that: no further round."""
+        return self is RejectionReason.NOT_AN_EMPLOYEE
+
 
 REJECTION_TEXT_ZH = {
     RejectionReason.INFORMATION_MISMATCH: "信息不符",

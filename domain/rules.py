@@ -34,6 +34,53 @@ _SURNAME_PINYIN = {
     "朴": "piao", "查": "zha", "缪": "miao", "覃": "qin", "翟": "zhai",
 }  # fmt: skip
 
+# Applicant (zh) and log (en) texts in one place for review. Key = "field.code[.variant]":
+# the field is the first part, the code the first two parts. {lo}/{hi} are filled in.
+_MESSAGES: dict[str, tuple[str, str]] = {
+    "id_number.length": ("身份证号码应为18位。", "ID number must be 18 characters long."),
+    "id_number.format": ("身份证号码应为17位数字加1位数字或X。",
+                         "ID number must be 17 digits followed by a digit or X."),
+    "id_number.checksum": ("身份证号码校验位不正确，请核对。",
+                           "ID number check digit does not match."),
+    "id_number.birth_date": ("身份证号码中的出生日期无效。",
+                             "Birth date in the ID number is not a valid date."),
+    "id_number.birth_date.future": ("身份证号码中的出生日期晚于今天。",
+                                    "Birth date in the ID number is in the future."),
+    "id_number.age": ("申请人年龄须在{lo}至{hi}周岁之间。",
+                      "Applicant age must be between {lo} and {hi}."),
+    "name.empty": ("请填写姓名。", "Name is empty."),
+    "name.characters": ("姓名只能包含汉字和间隔号“·”。",
+                        "Name may contain only CJK ideographs and the middle dot."),
+    "name.separator": ("间隔号“·”只能出现在姓名各部分之间。",
+                       "Middle dot must separate name parts, not lead, trail or repeat."),
+    "name.length": ("姓名长度应为2至20个字。", "Name must be 2 to 20 characters long."),
+    "phone.invalid": ("请填写有效的中国大陆手机号码。",
+                      "Not a valid mainland China phone number."),
+    "phone.not_mobile": ("请填写手机号码，不能使用固定电话。",
+                         "Phone number is valid but not a mobile number."),
+    "unit_code.length": ("统一社会信用代码应为18位。",
+                         "Unified social credit code must be 18 characters."),
+    "unit_code.format": ("统一社会信用代码含有无效字符。",
+                         "Unified social credit code contains invalid characters."),
+    "unit_code.checksum": ("统一社会信用代码校验位不正确。",
+                           "Unified social credit code check character does not match."),
+    "username.length": ("用户名长度应为{lo}至{hi}个字符。",
+                        "Username must be {lo} to {hi} characters long."),
+    "username.characters": ("用户名只能包含小写字母、数字和下划线。",
+                            "Username may contain only a-z, 0-9 and underscore."),
+    "username.start": ("用户名必须以字母开头。", "Username must start with a letter."),
+    "password.length": ("密码长度应为{lo}至{hi}个字符。",
+                        "Password must be {lo} to {hi} characters long."),
+    "password.letter": ("密码须包含字母。", "Password must contain a letter."),
+    "password.digit": ("密码须包含数字。", "Password must contain a digit."),
+    "password.special": ("密码须包含特殊字符，如 !@#$%。",
+                         "Password must contain a punctuation character."),
+    "password.contains_username": ("密码不能包含用户名。",
+                                   "Password must not contain the username."),
+    "password.contains_birth_date": ("密码不能包含出生日期。",
+                                     "Password must not contain the birth date."),
+}  # fmt: skip
+
 
 class RuleViolation(ValueError):
     """A form rule refused a value.
@@ -57,12 +104,52 @@ class RuleViolation(ValueError):
         return type(self), (self.code, self.field, self.message_zh, self.message_en)
 
 
+def _refuse(key: str, **params: int) -> RuleViolation:
+    """Build the violation for a ``_MESSAGES`` key, filling ``{lo}``/``{hi}`` from params."""
+    zh, en = _MESSAGES[key]
+    parts = key.split(".")
+    return RuleViolation(".".join(parts[:2]), parts[0], zh.format(**params), en.format(**params))
+
+
 def _age_on(birth: date, today: date) -> int:
     """Full years (周岁) on ``today``; a 29 February birthday counts from 1 March."""
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
 
 
 # --- Resident identity card number -------------------------------------------------------------
+
+
+def check_id_number_format(value: str) -> str:
+    """Normalize an ID number and check everything that does not depend on the date.
+
+    Workflow code cannot ask about today (e.g. when deriving the applicant key), so the
+    future-birth and age checks live in :func:`normalize_id_number`, run at the edge and
+    in the verification activity.
+
+    Args:
+        value: The number as typed; spaces and full-width characters are tolerated.
+
+    Returns:
+        The 18-character number, with a trailing ``x`` upper-cased.
+
+    Raises:
+        RuleViolation: ``id_number.length``, ``id_number.format``, ``id_number.checksum``
+            or ``id_number.birth_date`` (not a real calendar date).
+    """
+    # NFKC folds full-width digits and ｘ typed with a Chinese input method.
+    number = "".join(unicodedata.normalize("NFKC", value).split())
+    if number.endswith("x"):
+        number = number[:-1] + "X"
+    if len(number) != 18:
+        raise _refuse("id_number.length")
+    if not _ID_SHAPE.fullmatch(number):
+        raise _refuse("id_number.format")
+    # ric.validate() is not used on purpose: it also looks the region up in a data
+    # file (I/O) and rejects region codes that were renamed after the birth year.
+    if number[-1] != ric.calc_check_digit(number):
+        raise _refuse("id_number.checksum")
+    birth_date_of(number)
+    return number
 
 
 def normalize_id_number(value: str, *, today: date, min_age: int = 16, max_age: int = 75) -> str:
@@ -81,49 +168,12 @@ def normalize_id_number(value: str, *, today: date, min_age: int = 16, max_age: 
         RuleViolation: codes ``id_number.length``, ``id_number.format``,
             ``id_number.checksum``, ``id_number.birth_date`` or ``id_number.age``.
     """
-    field = "id_number"
-    # NFKC folds full-width digits and ｘ typed with a Chinese input method.
-    number = "".join(unicodedata.normalize("NFKC", value).split())
-    if number.endswith("x"):
-        number = number[:-1] + "X"
-    if len(number) != 18:
-        raise RuleViolation(
-            "id_number.length",
-            field,
-            "身份证号码应为18位。",
-            "ID number must be 18 characters long.",
-        )
-    if not _ID_SHAPE.fullmatch(number):
-        raise RuleViolation(
-            "id_number.format",
-            field,
-            "身份证号码应为17位数字加1位数字或X。",
-            "ID number must be 17 digits followed by a digit or X.",
-        )
-    # ric.validate() is not used on purpose: it also looks the region up in a data
-    # file (I/O) and rejects region codes that were renamed after the birth year.
-    if number[-1] != ric.calc_check_digit(number):
-        raise RuleViolation(
-            "id_number.checksum",
-            field,
-            "身份证号码校验位不正确，请核对。",
-            "ID number check digit does not match.",
-        )
+    number = check_id_number_format(value)
     birth = birth_date_of(number)
     if birth > today:
-        raise RuleViolation(
-            "id_number.birth_date",
-            field,
-            "身份证号码中的出生日期晚于今天。",
-            "Birth date in the ID number is in the future.",
-        )
+        raise _refuse("id_number.birth_date.future")
     if not min_age <= _age_on(birth, today) <= max_age:
-        raise RuleViolation(
-            "id_number.age",
-            field,
-            f"申请人年龄须在{min_age}至{max_age}周岁之间。",
-            f"Applicant age must be between {min_age} and {max_age}.",
-        )
+        raise _refuse("id_number.age", lo=min_age, hi=max_age)
     return number
 
 
@@ -136,12 +186,7 @@ def birth_date_of(id_number: str) -> date:
     try:
         return ric.get_birth_date(id_number)
     except (stdnum_exc.InvalidComponent, ValueError):
-        raise RuleViolation(
-            "id_number.birth_date",
-            "id_number",
-            "身份证号码中的出生日期无效。",
-            "Birth date in the ID number is not a valid date.",
-        ) from None
+        raise _refuse("id_number.birth_date") from None
 
 
 def make_id_number(region: str, birth: date, sequence: int) -> str:
@@ -197,28 +242,15 @@ def normalize_name(value: str) -> str:
         RuleViolation: codes ``name.empty``, ``name.characters``, ``name.separator``
             or ``name.length`` (2-20 characters, separators included).
     """
-    field = "name"
     name = value.strip().translate(_NAME_SEPARATOR_VARIANTS)
     if not name:
-        raise RuleViolation("name.empty", field, "请填写姓名。", "Name is empty.")
+        raise _refuse("name.empty")
     if not _NAME_CHARS.fullmatch(name):
-        raise RuleViolation(
-            "name.characters",
-            field,
-            "姓名只能包含汉字和间隔号“·”。",
-            "Name may contain only CJK ideographs and the middle dot.",
-        )
+        raise _refuse("name.characters")
     if name[0] == NAME_SEPARATOR or name[-1] == NAME_SEPARATOR or "··" in name:
-        raise RuleViolation(
-            "name.separator",
-            field,
-            "间隔号“·”只能出现在姓名各部分之间。",
-            "Middle dot must separate name parts, not lead, trail or repeat.",
-        )
+        raise _refuse("name.separator")
     if not 2 <= len(name) <= 20:
-        raise RuleViolation(
-            "name.length", field, "姓名长度应为2至20个字。", "Name must be 2 to 20 characters long."
-        )
+        raise _refuse("name.length")
     return name
 
 
@@ -232,25 +264,14 @@ def normalize_mobile(value: str) -> str:
         RuleViolation: ``phone.invalid`` (unparseable, invalid or not +86) or
             ``phone.not_mobile`` (a valid landline or other non-mobile number).
     """
-    invalid = RuleViolation(
-        "phone.invalid",
-        "phone",
-        "请填写有效的中国大陆手机号码。",
-        "Not a valid mainland China phone number.",
-    )
     try:
         parsed = phonenumbers.parse(value, "CN")
     except phonenumbers.NumberParseException:
-        raise invalid from None
+        raise _refuse("phone.invalid") from None
     if parsed.country_code != 86 or not phonenumbers.is_valid_number(parsed):
-        raise invalid
+        raise _refuse("phone.invalid")
     if phonenumbers.number_type(parsed) != phonenumbers.PhoneNumberType.MOBILE:
-        raise RuleViolation(
-            "phone.not_mobile",
-            "phone",
-            "请填写手机号码，不能使用固定电话。",
-            "Phone number is valid but not a mobile number.",
-        )
+        raise _refuse("phone.not_mobile")
     return str(parsed.national_number)
 
 
@@ -263,30 +284,14 @@ def normalize_unit_code(value: str) -> str:
     Raises:
         RuleViolation: ``unit_code.length``, ``unit_code.format`` or ``unit_code.checksum``.
     """
-    field = "unit_code"
     try:
         return uscc.validate(unicodedata.normalize("NFKC", value))
     except stdnum_exc.InvalidLength:
-        raise RuleViolation(
-            "unit_code.length",
-            field,
-            "统一社会信用代码应为18位。",
-            "Unified social credit code must be 18 characters.",
-        ) from None
+        raise _refuse("unit_code.length") from None
     except stdnum_exc.InvalidChecksum:
-        raise RuleViolation(
-            "unit_code.checksum",
-            field,
-            "统一社会信用代码校验位不正确。",
-            "Unified social credit code check character does not match.",
-        ) from None
+        raise _refuse("unit_code.checksum") from None
     except stdnum_exc.ValidationError:
-        raise RuleViolation(
-            "unit_code.format",
-            field,
-            "统一社会信用代码含有无效字符。",
-            "Unified social credit code contains invalid characters.",
-        ) from None
+        raise _refuse("unit_code.format") from None
 
 
 def make_unit_code(prefix17: str) -> str:
@@ -306,26 +311,13 @@ def normalize_username(value: str, *, min_len: int = 4, max_len: int = USERNAME_
     Raises:
         RuleViolation: ``username.length``, ``username.characters`` or ``username.start``.
     """
-    field = "username"
     username = value.strip()
     if not min_len <= len(username) <= max_len:
-        raise RuleViolation(
-            "username.length",
-            field,
-            f"用户名长度应为{min_len}至{max_len}个字符。",
-            f"Username must be {min_len} to {max_len} characters long.",
-        )
+        raise _refuse("username.length", lo=min_len, hi=max_len)
     if not _USERNAME_CHARS.fullmatch(username):
-        raise RuleViolation(
-            "username.characters",
-            field,
-            "用户名只能包含小写字母、数字和下划线。",
-            "Username may contain only a-z, 0-9 and underscore.",
-        )
+        raise _refuse("username.characters")
     if not username[0].isalpha():
-        raise RuleViolation(
-            "username.start", field, "用户名必须以字母开头。", "Username must start with a letter."
-        )
+        raise _refuse("username.start")
     return username
 
 
@@ -342,7 +334,11 @@ def suggest_username(name: str, id_number: str) -> str:
 
 
 def username_alternatives(base: str, taken: Collection[str], count: int = 3) -> list[str]:
-    """Return ``count`` free names: ``base``, ``base_2``, ``base_3``... skipping taken ones."""
+    """Return ``count`` free names: ``base``, ``base_2``, ``base_3``... skipping taken ones.
+
+    Each candidate is cut to fit 32 characters, so callers that pre-fetch the taken
+    names should build the candidate list with this function (``taken=()``) too.
+    """
     taken_set = set(taken)
     result: list[str] = []
     n = 1
@@ -371,51 +367,17 @@ def check_password(
             ``password.special``, ``password.contains_username`` or
             ``password.contains_birth_date``.
     """
-    field = "password"
     if not min_len <= len(password) <= max_len:
-        raise RuleViolation(
-            "password.length",
-            field,
-            f"密码长度应为{min_len}至{max_len}个字符。",
-            f"Password must be {min_len} to {max_len} characters long.",
-        )
+        raise _refuse("password.length", lo=min_len, hi=max_len)
     if not any(c in string.ascii_letters for c in password):
-        raise RuleViolation(
-            "password.letter", field, "密码须包含字母。", "Password must contain a letter."
-        )
+        raise _refuse("password.letter")
     if not any(c in string.digits for c in password):
-        raise RuleViolation(
-            "password.digit", field, "密码须包含数字。", "Password must contain a digit."
-        )
+        raise _refuse("password.digit")
     if not any(c in _SPECIALS for c in password):
-        raise RuleViolation(
-            "password.special",
-            field,
-            "密码须包含特殊字符，如 !@#$%。",
-            "Password must contain a punctuation character.",
-        )
+        raise _refuse("password.special")
     if len(username) >= 3 and username.lower() in password.lower():
-        raise RuleViolation(
-            "password.contains_username",
-            field,
-            "密码不能包含用户名。",
-            "Password must not contain the username.",
-        )
+        raise _refuse("password.contains_username")
     if birth_date is not None:
         ymd = f"{birth_date.year:04d}{birth_date.month:02d}{birth_date.day:02d}"
         if ymd in password or ymd[2:] in password:
-            raise RuleViolation(
-                "password.contains_birth_date",
-                field,
-                "密码不能包含出生日期。",
-                "Password must not contain the birth date.",
-            )
-
-
-def check_id_number_format(value: str) -> str:
-    """The date-free part of `normalize_id_number`: shape, check digit, a real birth date.
-
-    Workflow code deserializes applications, so it cannot ask about today; the age and
-    future-birth checks run at the edge and in the verification activity.
-    """
-    return normalize_id_number(value, today=date.max, min_age=0, max_age=date.max.year)
+            raise _refuse("password.contains_birth_date")

@@ -10,6 +10,7 @@ import signal
 import sys
 from pathlib import Path
 
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
 from config import Settings
@@ -50,6 +51,16 @@ def dev_server_args(settings: Settings) -> list[str]:
         "warn",
         *search.cli_flags(),
     ]
+
+
+async def register_search_attributes(client: Client, namespace: str) -> None:
+    """Register our search attributes where no CLI flag can (the time-skipping test server)."""
+    await client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=namespace,
+            search_attributes={key.name: key.indexed_value_type for key in search.ALL},
+        )
+    )
 
 
 async def wait_for_server(settings: Settings, timeout: float = 60) -> None:

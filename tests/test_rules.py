@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
@@ -13,6 +14,7 @@ from stdnum.cn import ric
 from domain.rules import (
     RuleViolation,
     birth_date_of,
+    check_id_number_format,
     check_password,
     make_id_number,
     make_unit_code,
@@ -54,7 +56,11 @@ def _wrong_check_digit(number: str) -> str:
 
 
 def _code(excinfo: pytest.ExceptionInfo[RuleViolation]) -> str:
-    return excinfo.value.code
+    exc = excinfo.value
+    # Every refusal carries filled-in texts in both languages and the field its code names.
+    assert exc.message_zh and exc.message_en and "{" not in exc.message_zh + exc.message_en
+    assert exc.code.startswith(exc.field + ".")
+    return exc.code
 
 
 # --- RuleViolation -----------------------------------------------------------------------------
@@ -159,6 +165,34 @@ def test_leap_day_birthday_counts_from_first_of_march(today: date, ok: bool) -> 
             normalize_id_number(number, today=today, min_age=17)
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (ID_X[:-1] + "x", ID_X),
+        (make_id_number(REGION, TODAY + timedelta(days=1), 1), None),  # no date-relative checks
+        (_wrong_check_digit(VALID_ID), "id_number.checksum"),
+        (_with_check_digit(f"{REGION}19900229001"), "id_number.birth_date"),
+        (VALID_ID[:17], "id_number.length"),
+    ],
+)
+def test_check_id_number_format(raw: str, expected: str | None) -> None:
+    if expected is None or not expected.startswith("id_number."):
+        assert check_id_number_format(raw) == (expected or raw)
+    else:
+        with pytest.raises(RuleViolation) as excinfo:
+            check_id_number_format(raw)
+        assert _code(excinfo) == expected
+
+
+def test_future_and_age_messages_are_specific() -> None:
+    with pytest.raises(RuleViolation) as excinfo:
+        normalize_id_number(make_id_number(REGION, TODAY + timedelta(days=1), 1), today=TODAY)
+    assert "晚于今天" in excinfo.value.message_zh
+    with pytest.raises(RuleViolation) as excinfo:
+        normalize_id_number(make_id_number(REGION, TODAY, 1), today=TODAY, min_age=18)
+    assert "18至75周岁" in excinfo.value.message_zh
+
+
 def test_custom_age_bounds() -> None:
     number = make_id_number(REGION, date(2016, 1, 1), 5)
     assert normalize_id_number(number, today=TODAY, min_age=0) == number
@@ -224,7 +258,7 @@ def test_property_single_digit_change_fails(
         (mask_phone, "123", "***"),
     ],
 )
-def test_masking(func, value: str, expected: str) -> None:  # noqa: ANN001
+def test_masking(func: Callable[[str], str], value: str, expected: str) -> None:
     assert func(value) == expected
 
 

@@ -1,0 +1,75 @@
+"""Test helpers: invented applicants' forms, waiting on conditions, reading the outbox."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import UTC, date, datetime
+from typing import TypeVar
+
+from sqlalchemy import func, select
+
+from domain import rules
+from domain.contracts import RegistrationRequest, Role, Stage
+from starter.client import RegistrationClient
+from starter.forms import ApplicationForm, build_request
+from store.models import OutboxMessage
+from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
+
+T = TypeVar("T")
+TODAY = date(2026, 11, 29)
+PASSWORD = "Good#Pass-2026"
+
+
+def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm:
+    fields: dict[str, object] = {
+        "name": person.name,
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "email": person.email,
+        "unit_code": PEOPLE_HOSPITAL[0],
+        "unit_name": PEOPLE_HOSPITAL[1],
+        "username": rules.suggest_username(person.name, person.id_number),
+        "password": PASSWORD,
+        "requested_role": Role.USER,
+        "notice_version": "2026-01",
+        "consented_at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC),
+    }
+    fields.update(overrides)
+    return ApplicationForm(**fields)  # type: ignore[arg-type]
+
+
+def request(person: Person = APPLICANTS[0], **overrides: object) -> RegistrationRequest:
+    return build_request(form(person, **overrides), today=TODAY)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20) -> T:
+    """Await `check` until it returns something truthy, or fail after `timeout` seconds."""
+    async with asyncio.timeout(timeout):
+        while not (value := await check()):
+            await asyncio.sleep(0.1)
+        return value
+
+
+async def reach(client: RegistrationClient, workflow_id: str, stage: Stage) -> None:
+    async def at_stage() -> bool:
+        return (await client.status(workflow_id)).stage == stage
+
+    await eventually(at_stage)
+
+
+async def outbox(
+    app, recipient: str | None = None, channel: str | None = None
+) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at)
+    if recipient is not None:
+        query = query.where(OutboxMessage.recipient == recipient)
+    if channel is not None:
+        query = query.where(OutboxMessage.channel == channel)
+    async with app.sessions() as session:
+        return list(await session.scalars(query))
+
+
+async def count(app, model, *where) -> int:  # type: ignore[no-untyped-def]
+    async with app.sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0
