@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock clean
+.PHONY: run test lint lock clean histories
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,3 +38,8 @@ lock:
 
 clean:
 	rm -rf var
+
+## histories: re-record the replay-test histories (only when a change is meant to be incompatible)
+histories: $(STAMP)
+	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/test_registration_workflow.py \
+		-k "happy_path or rejection_loops or reminders or withdraw_while or correction_window or unit_admin"

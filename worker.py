@@ -30,6 +30,12 @@ from workflows.registration import RegistrationWorkflow
 PASSTHROUGH = ("domain", "phonenumbers", "stdnum", "pypinyin", "email_validator", "argon2")
 
 
+def workflow_runner() -> SandboxedWorkflowRunner:
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+    )
+
+
 def build_worker(
     client: Client,
     settings: Settings,
@@ -47,9 +53,7 @@ def build_worker(
         client,
         task_queue=settings.task_queue,
         workflows=[RegistrationWorkflow],
-        workflow_runner=SandboxedWorkflowRunner(
-            restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
-        ),
+        workflow_runner=workflow_runner(),
         activities=[
             verification.verify_application,
             verification.record_signature,

@@ -192,7 +192,7 @@ class VerificationActivities:
     @staticmethod
     async def _free_username(session: AsyncSession, request: RegistrationRequest) -> list[str]:
         base = rules.suggest_username(request.name, request.id_number)
-        candidates = [base, *(f"{base}_{n}" for n in range(2, 12))]
+        candidates = rules.username_alternatives(base, (), count=12)
         taken = set(
             await session.scalars(select(Account.username).where(Account.username.in_(candidates)))
         )

@@ -102,8 +102,11 @@ def register(
     role: Annotated[Role, typer.Option()] = Role.USER,
     invitation_code: Annotated[str | None, typer.Option()] = None,
     accept_notice: Annotated[bool, typer.Option(help="I have read the notice and policy")] = False,
+    correct: Annotated[
+        str | None, typer.Option(help="resubmit this corrected form to a registration ID")
+    ] = None,
 ) -> None:
-    """Start a registration (the applicant has read and accepted the notice)."""
+    """Start a registration, or with --correct resubmit a corrected one (the `resubmit` Update)."""
     if not accept_notice:
         console.print("请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意")
         raise typer.Exit(2)
@@ -122,9 +125,13 @@ def register(
 
     async def main(settings: Settings) -> str:
         request = build_request(form, today=date.today())
-        return await (await _client(settings)).start(request)
+        client = await _client(settings)
+        if correct:
+            result = await client.resubmit(correct, request)
+            return f"round {result.round}: {result.message_zh}"
+        return f"registration started: [bold]{await client.start(request)}[/bold]"
 
-    console.print(f"registration started: [bold]{_run(main)}[/bold]")
+    console.print(_run(main))
 
 
 @app.command()
@@ -243,6 +250,7 @@ def sms_inbox(phone: str) -> None:
         return result
 
     table = Table("sent at", "message")
+    table.columns[1].overflow = "fold"
     for row in _run(main):
         table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
     console.print(table)
@@ -252,7 +260,7 @@ def sms_inbox(phone: str) -> None:
 def applicant_key_command(id_number: str) -> None:
     """Print the workflow ID for an ID number (for integrators starting with the temporal CLI)."""
     normalized = rules.check_id_number_format(id_number)
-    console.print(f"registration-{applicant_key(Settings().applicant_key_secret, normalized)}")
+    print(f"registration-{applicant_key(Settings().applicant_key_secret, normalized)}")
 
 
 @app.command("hash-password")

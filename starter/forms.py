@@ -81,13 +81,22 @@ def _from_violation(exc: rules.RuleViolation) -> Refusal:
     )
 
 
+# Chinese messages for fields whose checks are pydantic's own rather than `domain.rules`.
+_FIELD_TEXT_ZH = {
+    "email": "请填写有效的电子邮箱地址",
+    "unit_name": "请填写单位全称(2至100个字符)",
+    "invitation_code": "邀请码格式不正确",
+    "requested_role": "注册只能申请普通用户或单位管理员角色",
+}
+
+
 def _from_pydantic(error: dict) -> Refusal:  # type: ignore[type-arg]
     field = ".".join(str(part) for part in error["loc"]) or "application"
     context = error.get("ctx") or {}
     return Refusal(
         code=error["type"] if "." in error["type"] else f"{field}.{error['type']}",
         fields=[field],
-        message_zh=context.get("message_zh", f"{field} 填写有误"),
+        message_zh=context.get("message_zh") or _FIELD_TEXT_ZH.get(field, f"{field} 填写有误"),
         message_en=error["msg"],
     )
 

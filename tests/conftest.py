@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import shutil
 import sys
 import uuid
@@ -130,8 +131,18 @@ async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClie
             await handle.terminate("test finished")
 
 
+HISTORIES = Path(__file__).parent / "histories"
+
+
 @dataclass
 class Harness:
     env: WorkflowEnvironment
     app: App
     client: RegistrationClient
+
+    async def keep_history(self, workflow_id: str, name: str) -> None:
+        """With JSHR_RECORD_HISTORIES=1 (`make histories`), save the history for replay tests."""
+        if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
+            history = await self.env.client.get_workflow_handle(workflow_id).fetch_history()
+            HISTORIES.mkdir(exist_ok=True)
+            (HISTORIES / f"{name}.json").write_text(history.to_json())

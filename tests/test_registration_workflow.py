@@ -47,6 +47,7 @@ async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> Non
     outcome = await ts.client.result(workflow_id)
     assert outcome.stage == Stage.COMPLETED
     assert outcome.account is not None and outcome.account.role == Role.USER
+    await ts.keep_history(workflow_id, "happy_path")
     assert await count(ts.app, Account, Account.username == "zhangsan1990") == 1
     approvals = [
         m for m in await outbox(ts.app, APPLICANTS[0].phone) if m.subject == "审核通过通知"
@@ -142,6 +143,7 @@ async def test_reminders_and_escalation_fire_while_nobody_decides(ts) -> None:  
     assert status.next_reminder_at is not None
     await ts.client.decide(workflow_id, reviewer_id="sysadmin", approve=True)
     assert (await ts.client.result(workflow_id)).stage == Stage.COMPLETED
+    await ts.keep_history(workflow_id, "escalation")
 
 
 async def test_rejection_loops_through_correction_to_a_second_round(ts) -> None:  # type: ignore[no-untyped-def]
@@ -174,6 +176,7 @@ async def test_rejection_loops_through_correction_to_a_second_round(ts) -> None:
     async with ts.app.sessions() as session:
         account = await session.get(Account, "zhangsan1990")
     assert account is not None and account.email == "zhangsan@hospital.example.cn"
+    await ts.keep_history(workflow_id, "rejection_round")
 
 
 async def test_final_rejection_ends_the_registration(ts) -> None:  # type: ignore[no-untyped-def]
@@ -195,6 +198,7 @@ async def test_withdraw_while_waiting_for_review(ts) -> None:  # type: ignore[no
     await ts.client.withdraw(workflow_id, "changed my mind")
     assert (await ts.client.result(workflow_id)).stage == Stage.WITHDRAWN
     assert [e.kind for e in await _audit(ts.app)][-1] == "withdrawal"
+    await ts.keep_history(workflow_id, "withdrawal")
 
 
 async def test_correction_window_expires(ts) -> None:  # type: ignore[no-untyped-def]
@@ -213,6 +217,7 @@ async def test_correction_window_expires(ts) -> None:  # type: ignore[no-untyped
     assert (await ts.client.result(workflow_id)).stage == Stage.EXPIRED
     expired = [m for m in await outbox(ts.app, APPLICANTS[0].phone, "sms") if "过期" in m.body]
     assert len(expired) == 1
+    await ts.keep_history(workflow_id, "expiry")
 
 
 async def test_decisions_that_do_not_count_change_nothing_and_are_audited(ts) -> None:  # type: ignore[no-untyped-def]
@@ -293,6 +298,7 @@ async def test_unit_admin_application_needs_signature_and_a_system_admin(ts) -> 
     outcome = await ts.client.result(workflow_id)
     assert outcome.account is not None and outcome.account.role == Role.UNIT_ADMIN
     assert await count(ts.app, Signature) == 1
+    await ts.keep_history(workflow_id, "unit_admin_signature")
 
 
 async def _audit(app) -> list[AuditEvent]:  # type: ignore[no-untyped-def]

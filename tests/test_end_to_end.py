@@ -1,0 +1,176 @@
+"""End to end on the real Temporal dev server, with `worker.py` running as its own process."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from config import ROOT
+from domain.contracts import Stage
+from starter.client import RegistrationClient
+from starter.demo import read_sms_code
+from store.models import Account, OutboxMessage
+from store.seed import APPLICANTS
+from tests.conftest import App, registration_client
+from tests.support import count, eventually, reach, request
+
+pytestmark = pytest.mark.asyncio
+BIN = os.path.dirname(sys.executable)
+
+
+def worker_env(env: WorkflowEnvironment, app: App) -> dict[str, str]:
+    settings = app.settings
+    return {
+        **os.environ,
+        "JSHR_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
+        "JSHR_DATABASE_URL": settings.database_url,
+        "JSHR_TASK_QUEUE": settings.task_queue,
+        "JSHR_APPLICANT_KEY_SECRET": settings.applicant_key_secret,
+    }
+
+
+@contextmanager
+def worker_process(env: WorkflowEnvironment, app: App) -> Iterator[subprocess.Popen[bytes]]:
+    process = subprocess.Popen(
+        [sys.executable, str(ROOT / "worker.py")], env=worker_env(env, app), cwd=ROOT
+    )
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=30)
+
+
+@pytest.fixture
+async def e2e(dev_env: WorkflowEnvironment, app: App) -> AsyncIterator[RegistrationClient]:
+    with worker_process(dev_env, app):
+        yield registration_client(dev_env, app)
+
+
+async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+    person = APPLICANTS[2]
+    workflow_id = await e2e.start(request(person))
+    await reach(e2e, workflow_id, Stage.AWAITING_PHONE_CODE)
+    await e2e.submit_phone_code(workflow_id, await read_sms_code(app.sessions, person.phone))
+    await reach(e2e, workflow_id, Stage.AWAITING_REVIEW)
+
+    query = (
+        f'RegistrationStage="awaiting_review" AND UnitCode="{request(person).unit_code}"'
+        f' AND TaskQueue="{app.settings.task_queue}"'
+    )
+
+    async def listed() -> list[str]:
+        return [w.id async for w in dev_env.client.list_workflows(query)]
+
+    assert await eventually(listed) == [workflow_id]
+    description = await dev_env.client.get_workflow_handle(workflow_id).describe()
+    summary = await description.static_summary()
+    assert summary is not None and person.name not in summary and "阿*" in summary
+
+    await e2e.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
+    outcome = await e2e.result(workflow_id)
+    assert outcome.stage == Stage.COMPLETED
+    assert await count(app, Account, Account.applicant_key.is_not(None)) == 4
+
+
+async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app) -> None:  # type: ignore[no-untyped-def]
+    client = registration_client(dev_env, app)
+    person = APPLICANTS[0]
+    with worker_process(dev_env, app) as first:
+        workflow_id = await client.start(request(person))
+        await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        await client.submit_phone_code(workflow_id, await read_sms_code(app.sessions, person.phone))
+        await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+        first.kill()
+        first.wait()
+
+    with worker_process(dev_env, app):
+        result = await client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
+        assert result.accepted
+        assert (await client.result(workflow_id)).stage == Stage.COMPLETED
+    assert await count(app, Account, Account.username == "zhangsan1990") == 1
+    assert await count(app, OutboxMessage, OutboxMessage.subject == "审核通过通知") == 2  # SMS+mail
+    assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
+
+
+async def temporal_cli(dev_env: WorkflowEnvironment, *args: str) -> str:
+    process = await asyncio.create_subprocess_exec(
+        os.path.join(BIN, "temporal"),
+        *args,
+        "--address",
+        dev_env.client.service_client.config.target_host,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode()
+
+
+async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+    """What the README shows a Java or Go integrator, run as written (JSON in, JSON out)."""
+    person = APPLICANTS[3]
+    workflow_id = e2e.workflow_id(person.id_number)
+    application = request(person).model_dump(mode="json")
+    await temporal_cli(
+        dev_env,
+        "workflow",
+        "start",
+        "--type",
+        "RegistrationWorkflow",
+        "--task-queue",
+        app.settings.task_queue,
+        "--workflow-id",
+        workflow_id,
+        "--input",
+        json.dumps(application, ensure_ascii=False),
+    )
+
+    async def stage_is(expected: str) -> bool:
+        out = await temporal_cli(
+            dev_env, "workflow", "query", "-w", workflow_id, "--name", "status", "-o", "json"
+        )
+        return json.loads(out)["queryResult"][0]["stage"] == expected
+
+    await eventually(lambda: stage_is("awaiting_phone_code"))
+    code = await read_sms_code(app.sessions, person.phone)
+    out = await temporal_cli(
+        dev_env,
+        "workflow",
+        "update",
+        "execute",
+        "-w",
+        workflow_id,
+        "--name",
+        "submit_phone_code",
+        "--input",
+        json.dumps({"code": code}),
+        "-o",
+        "json",
+    )
+    assert '"accepted"' in out
+    await eventually(lambda: stage_is("awaiting_review"))
+    decision = {"decision_id": "cli-1", "reviewer_id": "admin_hospital", "approve": True}
+    await temporal_cli(
+        dev_env,
+        "workflow",
+        "signal",
+        "-w",
+        workflow_id,
+        "--name",
+        "review_decision",
+        "--input",
+        json.dumps(decision),
+    )
+    out = await temporal_cli(dev_env, "workflow", "result", "-w", workflow_id, "-o", "json")
+    assert json.loads(out)["result"]["stage"] == "completed"

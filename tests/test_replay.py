@@ -1,0 +1,35 @@
+"""Replay recorded histories: a change that would break registrations in flight fails here.
+
+Re-record on purpose with `make histories` (and say why in the commit).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.worker import Replayer
+
+from worker import workflow_runner
+from workflows.registration import RegistrationWorkflow
+
+HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
+
+
+def test_histories_cover_the_main_paths() -> None:
+    names = {path.stem for path in HISTORIES}
+    assert {"happy_path", "rejection_round", "escalation", "withdrawal", "expiry"} <= names
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
+async def test_replay(path: Path) -> None:
+    replayer = Replayer(
+        workflows=[RegistrationWorkflow],
+        data_converter=pydantic_data_converter,
+        workflow_runner=workflow_runner(),
+    )
+    history = WorkflowHistory.from_json(path.stem, path.read_text())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
+    assert result.replay_failure is None
