@@ -45,8 +45,10 @@ class Settings(BaseSettings):
     max_review_rounds: int = 5
     # Reminders while a review waits; JSON in JSHR_REVIEW_POLICY overrides it.
     review_policy: tuple[ReminderStep, ...] = DEFAULT_POLICY
-    # After the last step, the escalation target is reminded again at this interval.
+    # After the last step, the escalation target is reminded every this many working days.
     review_repeat_days: int = 1
+    # Holidays and adjusted working days for years the chinese-calendar package does not know.
+    workday_overrides_file: Path = ROOT / "domain" / "workday_overrides.json"
     nudge_interval_hours: int = 24
 
     # Notice and privacy policy the applicant must have accepted (seed step 一).

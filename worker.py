@@ -60,6 +60,7 @@ def build_worker(
             phone.send_phone_code,
             phone.check_phone_code,
             review.plan_review,
+            review.plan_reminders,
             review.send_reminder,
             review.authorize_decision,
             review.record_audit,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -15,16 +15,21 @@ from domain.contracts import (
     AuditInput,
     Authorization,
     AuthorizeDecisionInput,
+    Reminder,
+    ReminderBatchInput,
     ReminderInput,
     ReviewPlan,
     ReviewPlanInput,
     Role,
     Stage,
 )
-from domain.reminders import place_reminders
+from domain.reminders import place_reminders, reminder_steps
+from domain.workdays import WorkdayCalendar, load_overrides
 from store.models import Account, AuditEvent
 
 log = logging.getLogger(__name__)
+# Reminders placed per activity call: the policy's steps and a working week of repeats.
+REMINDER_BATCH = 8
 
 
 class ReviewActivities:
@@ -53,18 +58,31 @@ class ReviewActivities:
 
     @activity.defn(name="plan_review")
     async def plan_review(self, inp: ReviewPlanInput) -> ReviewPlan:
-        """Reviewers and reminder instants, recorded in history so a replay never recomputes."""
+        """Reviewers and the first reminder instants.
+
+        Computed here, not in the workflow, and so recorded in history: a calendar upgrade or an
+        edited overrides file changes new plans, never the replay of a running one.
+        """
         async with self._sessions() as session:
             reviewers = await self._reviewers(session, inp.unit_code, inp.requested_role)
             escalation = await self._admins(session, Role.SYSTEM_ADMIN)
+        batch = ReminderBatchInput(
+            entered_review_at=inp.entered_review_at, first=0, count=REMINDER_BATCH
+        )
         return ReviewPlan(
             reviewers=reviewers,
             escalation_targets=escalation,
-            reminders=place_reminders(inp.entered_review_at, self._settings.review_policy),
-            repeat_every_seconds=int(
-                timedelta(days=self._settings.review_repeat_days).total_seconds()
-            ),
+            reminders=await self.plan_reminders(batch),
         )
+
+    @activity.defn(name="plan_reminders")
+    async def plan_reminders(self, inp: ReminderBatchInput) -> list[Reminder]:
+        """More reminder instants, for a review that outlasts the first batch."""
+        steps = reminder_steps(
+            self._settings.review_policy, inp.first, inp.count, self._settings.review_repeat_days
+        )
+        calendar = WorkdayCalendar(load_overrides(self._settings.workday_overrides_file))
+        return place_reminders(inp.entered_review_at, steps, calendar)
 
     @activity.defn(name="send_reminder")
     async def send_reminder(self, inp: ReminderInput) -> None:

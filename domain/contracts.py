@@ -303,6 +303,14 @@ class ReviewPlanInput(Message):
     entered_review_at: AwareDatetime
 
 
+class ReminderBatchInput(Message):
+    """Reminder steps `first` … `first + count - 1` of a review begun at `entered_review_at`."""
+
+    entered_review_at: AwareDatetime
+    first: int
+    count: int
+
+
 class Reminder(Message):
     """One step of the reminder policy, already placed in time."""
 
@@ -317,7 +325,6 @@ class ReviewPlan(Message):
     reviewers: list[str]
     escalation_targets: list[str]
     reminders: list[Reminder]
-    repeat_every_seconds: int
 
 
 class ReminderInput(Message):

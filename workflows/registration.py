@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationRequest,
         RegistrationStatus,
         Reminder,
+        ReminderBatchInput,
         ReminderInput,
         ResendResult,
         Resubmission,
@@ -101,6 +102,7 @@ class RegistrationWorkflow:
         self._retry_after = 0
         self._signed_digest: str | None = None
         self._plan: ReviewPlan | None = None
+        self._entered_review_at = workflow.now()
         self._next_reminder: Reminder | None = None
         self._escalation = 0
         self._decision: ReviewDecision | None = None
@@ -180,13 +182,14 @@ class RegistrationWorkflow:
     async def _approved_in_review(self) -> bool:
         """Wait for the reviewer's decision while reminders go out. False: rejected, correctable."""
         self._decision = None
+        self._entered_review_at = workflow.now()
         self._plan = await workflow.execute_activity_method(
             ReviewActivities.plan_review,
             ReviewPlanInput(
                 registration_id=self._registration_id,
                 unit_code=self._request.unit_code,
                 requested_role=self._request.requested_role,
-                entered_review_at=workflow.now(),
+                entered_review_at=self._entered_review_at,
             ),
             summary="find reviewers and place reminders",
             **ACTIVITY,
@@ -197,7 +200,7 @@ class RegistrationWorkflow:
         )
         step = 0
         while self._decision is None:
-            reminder = self._reminder(step)
+            reminder = await self._reminder(step)
             self._next_reminder = reminder
             self._upsert_search_attributes()
             if await self._wait_until(
@@ -453,20 +456,22 @@ class RegistrationWorkflow:
             raise _Ended(Stage.WITHDRAWN)
         return True
 
-    def _reminder(self, step: int) -> Reminder:
-        """The policy's steps, then one reminder per repeat interval after the last step."""
+    async def _reminder(self, step: int) -> Reminder:
+        """The plan's reminders in order, fetching the next batch when a review outlasts them."""
         assert self._plan is not None
-        reminders = self._plan.reminders
-        if step < len(reminders):
-            return reminders[step]
-        last = reminders[-1]
-        extra = step - len(reminders) + 1
-        return last.model_copy(
-            update={
-                "at": last.at + extra * timedelta(seconds=self._plan.repeat_every_seconds),
-                "label": f"repeat reminder {extra}",
-            }
-        )
+        if step >= len(self._plan.reminders):
+            more = await workflow.execute_activity_method(
+                ReviewActivities.plan_reminders,
+                ReminderBatchInput(
+                    entered_review_at=self._entered_review_at,
+                    first=step,
+                    count=len(self._plan.reminders),
+                ),
+                summary="place more working-day reminders",
+                **ACTIVITY,
+            )
+            self._plan = self._plan.model_copy(update={"reminders": [*self._plan.reminders, *more]})
+        return self._plan.reminders[step]
 
     async def _remind(self, reminder: Reminder, recipients: list[str]) -> None:
         label = reminder.label.replace(" ", "-")
