@@ -11,6 +11,7 @@ from pathlib import Path
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.photos import PhotoLimits
 from domain.reminders import DEFAULT_POLICY, ReminderStep
 
 ROOT = Path(__file__).resolve().parent
@@ -54,9 +55,20 @@ class Settings(BaseSettings):
     # Notice and privacy policy the applicant must have accepted (seed step 一).
     notice_version: str = "2026-01"
 
+    photo_max_bytes: int = 4 * 1024 * 1024
+    photo_min_width: int = 640
+    photo_min_height: int = 400
+
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "noreply@jshr.example.cn"
+
+    def photo_limits(self) -> PhotoLimits:
+        return PhotoLimits(
+            max_bytes=self.photo_max_bytes,
+            min_width=self.photo_min_width,
+            min_height=self.photo_min_height,
+        )
 
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:

@@ -23,6 +23,7 @@ from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
 from workflows.registration import RegistrationWorkflow
 
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
@@ -44,7 +45,9 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity; `options` go to `Worker` (tests use it)."""
     notifier = Notifier(sessions, settings)
-    verification = VerificationActivities(sessions, settings)
+    verification = VerificationActivities(
+        sessions, settings, LocalDocumentStore(settings.document_dir)
+    )
     phone = PhoneActivities(sessions, settings, notifier)
     review = ReviewActivities(sessions, settings, notifier)
     accounts = AccountActivities(sessions, settings, notifier)

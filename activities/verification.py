@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,6 +21,8 @@ from domain.contracts import (
     VerificationResult,
 )
 from domain.keys import applicant_key, keyed_hash
+from domain.photos import check_pair, clean_photo
+from store.documents import DocumentStore
 from store.models import Account, Invitation, Resident, Signature, Unit
 
 
@@ -34,15 +37,28 @@ def _refusal(code: str, fields: list[str], zh: str, en: str) -> Refusal:
 
 
 class VerificationActivities:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        documents: DocumentStore,
+    ) -> None:
         self._sessions = sessions
         self._settings = settings
+        self._documents = documents
 
     @activity.defn(name="verify_application")
     async def verify_application(self, inp: VerificationInput) -> VerificationResult:
         """Cross-check the application. Read-only, so retries are harmless."""
+        return await self.check(inp)
+
+    async def check(
+        self, inp: VerificationInput, pending_documents: Mapping[str, bytes] | None = None
+    ) -> VerificationResult:
+        """The checks of `verify_application`; the client runs them before it stores photos,
+        handing those in as `pending_documents`."""
         request = inp.request
-        refusals: list[Refusal] = []
+        refusals = await self._check_photos(request, pending_documents or {})
         try:
             rules.normalize_id_number(request.id_number, today=inp.at.date())
         except rules.RuleViolation as exc:
@@ -112,6 +128,36 @@ class VerificationActivities:
                         signed_at=inp.at,
                     )
                 )
+
+    async def _check_photos(
+        self, request: RegistrationRequest, pending: Mapping[str, bytes]
+    ) -> list[Refusal]:
+        """The stored photos themselves, whoever started the workflow and with what refs."""
+        limits = self._settings.photo_limits()
+        photos = {}
+        refusals = []
+        for field in ("id_card_front", "id_card_back"):
+            ref = getattr(request, field)
+            try:
+                data = pending.get(ref) or await self._documents.get(ref)
+                photos[field] = clean_photo(data, field=field, limits=limits)
+            except FileNotFoundError:
+                refusals.append(
+                    _refusal(
+                        "photo.missing",
+                        [field],
+                        "证件照片未上传或已丢失,请重新上传",
+                        f"no document {ref}",
+                    )
+                )
+            except rules.RuleViolation as exc:
+                refusals.append(_refusal(exc.code, [field], exc.message_zh, exc.message_en))
+        if len(photos) == 2:
+            try:
+                check_pair(photos["id_card_front"], photos["id_card_back"])
+            except rules.RuleViolation as exc:
+                refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
+        return refusals
 
     @staticmethod
     def _check_unit(unit: Unit | None, request: RegistrationRequest) -> list[Refusal]:

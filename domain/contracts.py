@@ -57,7 +57,9 @@ class Role(StrEnum):
 
 
 class Message(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Errors never echo the input: they end up in workflow histories and logs, and the input is
+    # personal data.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
 
 def _rule(check: Callable[[str], str]) -> AfterValidator:
@@ -91,6 +93,8 @@ Mobile = Annotated[str, _rule(rules.normalize_mobile)]
 UnitCode = Annotated[str, _rule(rules.normalize_unit_code)]
 Username = Annotated[str, _rule(rules.normalize_username)]
 PasswordHash = Annotated[str, AfterValidator(_argon2id)]
+# A photo in the document store, by content: photos never travel in payloads.
+DocumentRef = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
 
 
 class Consent(Message):
@@ -113,7 +117,19 @@ class RegistrationRequest(Message):
     password_hash: PasswordHash
     requested_role: Literal[Role.USER, Role.UNIT_ADMIN] = Role.USER
     invitation_code: str | None = Field(default=None, min_length=6, max_length=64)
+    id_card_front: DocumentRef
+    id_card_back: DocumentRef
     consent: Consent
+
+    @model_validator(mode="after")
+    def _two_different_photos(self) -> RegistrationRequest:
+        if self.id_card_front == self.id_card_back:
+            raise PydanticCustomError(
+                "photo.same_picture",
+                "front and back photos are the same document",
+                {"message_zh": "身份证正反面不能使用同一张照片,请分别上传人像面和国徽面"},
+            )
+        return self
 
     @model_validator(mode="after")
     def _unit_admins_need_an_invitation(self) -> RegistrationRequest:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -21,6 +22,7 @@ from domain.keys import applicant_key
 from starter.client import RegistrationClient
 from starter.forms import ApplicationForm, ApplicationRefused, build_request
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
 from store.models import OutboxMessage
 
 app = typer.Typer(no_args_is_help=True, help="Jiangsu health-sector HR account registration.")
@@ -51,11 +53,13 @@ async def _client(settings: Settings) -> RegistrationClient:
     from worker import connect
 
     sessions = make_sessions(make_engine(settings.database_url))
+    documents = LocalDocumentStore(settings.document_dir)
     return RegistrationClient(
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities(sessions, settings),
+        verifier=VerificationActivities(sessions, settings, documents),
+        documents=documents,
     )
 
 
@@ -98,7 +102,12 @@ def register(
     unit_code: Annotated[str, typer.Option(help="unified social credit code of the unit")],
     unit_name: Annotated[str, typer.Option()],
     username: Annotated[str, typer.Option()],
+    id_card_front: Annotated[Path, typer.Option(help="photo of the ID card's portrait side")],
+    id_card_back: Annotated[Path, typer.Option(help="photo of the ID card's emblem side")],
     password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    fit_photos: Annotated[
+        bool, typer.Option(help="re-encode oversized photos to fit the size limit")
+    ] = False,
     role: Annotated[Role, typer.Option()] = Role.USER,
     invitation_code: Annotated[str | None, typer.Option()] = None,
     accept_notice: Annotated[bool, typer.Option(help="I have read the notice and policy")] = False,
@@ -124,12 +133,15 @@ def register(
     )
 
     async def main(settings: Settings) -> str:
-        request = build_request(form, today=date.today())
+        application = build_request(
+            form, today=date.today(), limits=settings.photo_limits(), fit_photos=fit_photos
+        )
         client = await _client(settings)
         if correct:
-            result = await client.resubmit(correct, request)
+            result = await client.resubmit(correct, application.request, application.documents)
             return f"round {result.round}: {result.message_zh}"
-        return f"registration started: [bold]{await client.start(request)}[/bold]"
+        workflow_id = await client.start(application.request, application.documents)
+        return f"registration started: [bold]{workflow_id}[/bold]"
 
     console.print(_run(main))
 
@@ -254,6 +266,17 @@ def sms_inbox(phone: str) -> None:
     for row in _run(main):
         table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
     console.print(table)
+
+
+@app.command("sample-photos")
+def sample_photos(directory: Path = Path("var/samples")) -> None:
+    """Write two synthetic ID-card photos (drawn shapes, invented text) to try `register` with."""
+    from starter.samples import card_jpeg
+
+    directory.mkdir(parents=True, exist_ok=True)
+    for side in ("front", "back"):
+        (directory / f"id-card-{side}.jpg").write_bytes(card_jpeg(side))
+    console.print(f"wrote {directory}/id-card-front.jpg and {directory}/id-card-back.jpg")
 
 
 @app.command("applicant-key")

@@ -2,12 +2,13 @@
 
 It takes a connected `temporalio.client.Client` (built with `pydantic_data_converter`), so tests
 and applications hand in their own. With a `verifier`, `start` runs the same cross-checks as the
-workflow before starting, so a refused application starts nothing.
+workflow before starting, so a refused application starts nothing and stores nothing.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 from temporalio.client import Client, WorkflowHandle
@@ -36,6 +37,7 @@ from domain.keys import applicant_key, registration_workflow_id
 from domain.roles import ROLE_TEXT_ZH
 from domain.rules import mask_name
 from starter.forms import ApplicationRefused
+from store.documents import DocumentStore
 from workflows.registration import RegistrationWorkflow
 
 
@@ -47,33 +49,51 @@ class RegistrationClient:
         task_queue: str,
         applicant_key_secret: str,
         verifier: VerificationActivities | None = None,
+        documents: DocumentStore | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._secret = applicant_key_secret
         self._verifier = verifier
+        self._documents = documents
+
+    async def _store(self, documents: Mapping[str, bytes]) -> None:
+        if documents and self._documents is None:
+            raise ValueError("documents given, but this client has no document store")
+        for data in documents.values():
+            assert self._documents is not None
+            await self._documents.put(data, content_type="image")
 
     def workflow_id(self, id_number: str) -> str:
         return registration_workflow_id(applicant_key(self._secret, id_number))
 
-    async def start(self, request: RegistrationRequest) -> str:
+    async def start(
+        self, request: RegistrationRequest, documents: Mapping[str, bytes] | None = None
+    ) -> str:
         """Start the applicant's registration, or return the one already running for them.
 
+        `documents` are the photos the request refers to (see `starter.forms.Application`);
+        they are stored only once the pre-checks passed. Without them the references must
+        already be in the document store.
+
         Raises:
-            ApplicationRefused: the pre-checks refused it; no workflow was started.
+            ApplicationRefused: the pre-checks refused it; nothing was started or stored.
         """
         workflow_id = self.workflow_id(request.id_number)
+        documents = documents or {}
         if self._verifier is not None:
-            verification = await self._verifier.verify_application(
+            verification = await self._verifier.check(
                 VerificationInput(
                     registration_id=f"{workflow_id}/precheck",
                     applicant_key=applicant_key(self._secret, request.id_number),
                     request=request,
                     at=datetime.now(UTC),
-                )
+                ),
+                pending_documents=documents,
             )
             if verification.refusals:
                 raise ApplicationRefused(verification.refusals)
+        await self._store(documents)
         await self._client.start_workflow(
             RegistrationWorkflow.run,
             request,
@@ -141,7 +161,14 @@ class RegistrationClient:
     async def nudge(self, workflow_id: str) -> NudgeResult:
         return await self._handle(workflow_id).execute_update(RegistrationWorkflow.nudge)
 
-    async def resubmit(self, workflow_id: str, request: RegistrationRequest) -> ResubmitResult:
+    async def resubmit(
+        self,
+        workflow_id: str,
+        request: RegistrationRequest,
+        documents: Mapping[str, bytes] | None = None,
+    ) -> ResubmitResult:
+        """Send the corrected application; the workflow verifies it again."""
+        await self._store(documents or {})
         return await self._handle(workflow_id).execute_update(
             RegistrationWorkflow.resubmit, Resubmission(request=request)
         )

@@ -18,6 +18,7 @@ from domain.keys import applicant_key
 from starter.client import RegistrationClient
 from starter.forms import ApplicationForm, build_request
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS, UNITS, Person
 
@@ -34,15 +35,17 @@ async def run_demo(settings: Settings) -> None:
     if person is None:
         console.print("every demo resident already has an account; reset with `make clean`")
         return
+    documents = LocalDocumentStore(settings.document_dir)
     client = RegistrationClient(
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities(sessions, settings),
+        verifier=VerificationActivities(sessions, settings, documents),
+        documents=documents,
     )
     unit_code, unit_name = UNITS[0]
     username = rules.suggest_username(person.name, person.id_number)
-    request = build_request(
+    application = build_request(
         ApplicationForm(
             name=person.name,
             id_number=person.id_number,
@@ -56,8 +59,9 @@ async def run_demo(settings: Settings) -> None:
             consented_at=datetime.now(UTC),
         ),
         today=date.today(),
+        limits=settings.photo_limits(),
     )
-    workflow_id = await client.start(request)
+    workflow_id = await client.start(application.request, application.documents)
     console.print(
         f"[bold]started[/bold] {workflow_id} for {rules.mask_name(person.name)}"
         f" ({unit_name}), username {username}"

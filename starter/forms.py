@@ -13,6 +13,10 @@ from pydantic import BaseModel, ValidationError
 
 from domain import rules
 from domain.contracts import Consent, Refusal, RegistrationRequest, Role
+from domain.photos import CleanPhoto, PhotoLimits, check_pair, clean_photo, fit_to_limit
+from store.documents import ref_of
+
+DEFAULT_PHOTO_LIMITS = PhotoLimits()
 
 
 class ApplicationRefused(Exception):
@@ -36,17 +40,49 @@ class ApplicationForm(BaseModel):
     password: str
     requested_role: Role = Role.USER
     invitation_code: str | None = None
+    id_card_front: bytes
+    id_card_back: bytes
     notice_version: str
     consented_at: datetime
 
 
-def build_request(form: ApplicationForm, *, today: date) -> RegistrationRequest:
-    """Validate every field, check the password policy, hash the password.
+class Application(BaseModel):
+    """A checked application: the workflow input, and the cleaned photos it refers to."""
+
+    request: RegistrationRequest
+    documents: dict[str, bytes]
+
+
+def build_request(
+    form: ApplicationForm,
+    *,
+    today: date,
+    limits: PhotoLimits = DEFAULT_PHOTO_LIMITS,
+    fit_photos: bool = False,
+) -> Application:
+    """Validate every field, check the photos and the password policy, hash the password.
+
+    Photos are checked and stripped of metadata here; with `fit_photos` an oversized one is
+    re-encoded to fit the size limit first (the seed's advice). Nothing is stored yet.
 
     Raises:
         ApplicationRefused: with one refusal per field at fault (codes and Chinese messages).
     """
     refusals: list[Refusal] = []
+    photos: dict[str, CleanPhoto] = {}
+    for field in ("id_card_front", "id_card_back"):
+        data: bytes = getattr(form, field)
+        try:
+            if fit_photos and len(data) > limits.max_bytes:
+                data = fit_to_limit(data, limits=limits, field=field)
+            photos[field] = clean_photo(data, field=field, limits=limits)
+        except rules.RuleViolation as exc:
+            refusals.append(_from_violation(exc))
+    if len(photos) == 2:
+        try:
+            check_pair(photos["id_card_front"], photos["id_card_back"])
+        except rules.RuleViolation as exc:
+            refusals.append(_from_violation(exc))
     birth: date | None = None
     try:
         birth = rules.birth_date_of(rules.normalize_id_number(form.id_number, today=today))
@@ -56,10 +92,18 @@ def build_request(form: ApplicationForm, *, today: date) -> RegistrationRequest:
         rules.check_password(form.password, username=form.username, birth_date=birth)
     except rules.RuleViolation as exc:
         refusals.append(_from_violation(exc))
-    fields = form.model_dump(exclude={"password", "notice_version", "consented_at"})
+    fields = form.model_dump(
+        exclude={"password", "notice_version", "consented_at", "id_card_front", "id_card_back"}
+    )
+    # A refused photo still needs a well-formed reference so the other fields get checked.
+    refs = {
+        field: ref_of(photos[field].data) if field in photos else ref_of(field.encode())
+        for field in ("id_card_front", "id_card_back")
+    }
     try:
         request = RegistrationRequest(
             **fields,
+            **refs,
             password_hash=PasswordHasher().hash(form.password) if not refusals else _PLACEHOLDER,
             consent=Consent(notice_version=form.notice_version, consented_at=form.consented_at),
         )
@@ -68,7 +112,9 @@ def build_request(form: ApplicationForm, *, today: date) -> RegistrationRequest:
         request = None
     if refusals or request is None:
         raise ApplicationRefused(_dedupe(refusals))
-    return request
+    return Application(
+        request=request, documents={refs[field]: photo.data for field, photo in photos.items()}
+    )
 
 
 # Lets the other fields be validated when the password already failed, without hashing it.

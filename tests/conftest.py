@@ -26,7 +26,9 @@ from domain import search
 from starter.client import RegistrationClient
 from starter.local import register_search_attributes
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
 from store.seed import APPLICANTS, seed_demo
+from tests.support import sample_documents
 from worker import build_worker
 
 BIN = Path(sys.executable).parent
@@ -68,6 +70,8 @@ async def app(migrated_template: Path, tmp_path: Path) -> AsyncIterator[App]:
     )
     engine = make_engine(settings.database_url)
     await seed_demo(make_sessions(engine), settings)
+    for data in sample_documents().values():
+        await LocalDocumentStore(settings.document_dir).put(data, content_type="image/jpeg")
     yield App(settings, make_sessions(engine))
     await engine.dispose()
 
@@ -107,7 +111,10 @@ def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClien
         env.client,
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
-        verifier=VerificationActivities(app.sessions, app.settings),
+        verifier=VerificationActivities(
+            app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir)
+        ),
+        documents=LocalDocumentStore(app.settings.document_dir),
     )
 
 

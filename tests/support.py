@@ -13,6 +13,7 @@ from domain import rules
 from domain.contracts import RegistrationRequest, Role, Stage
 from starter.client import RegistrationClient
 from starter.forms import ApplicationForm, build_request
+from starter.samples import card_jpeg
 from store.models import OutboxMessage
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
 
@@ -32,6 +33,8 @@ def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm
         "username": rules.suggest_username(person.name, person.id_number),
         "password": PASSWORD,
         "requested_role": Role.USER,
+        "id_card_front": card_jpeg("front"),
+        "id_card_back": card_jpeg("back"),
         "notice_version": "2026-01",
         "consented_at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC),
     }
@@ -40,7 +43,12 @@ def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm
 
 
 def request(person: Person = APPLICANTS[0], **overrides: object) -> RegistrationRequest:
-    return build_request(form(person, **overrides), today=TODAY)
+    """A checked request whose photos are the samples each test's document store holds."""
+    return build_request(form(person, **overrides), today=TODAY).request
+
+
+def sample_documents() -> dict[str, bytes]:
+    return build_request(form(), today=TODAY).documents
 
 
 async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20) -> T:

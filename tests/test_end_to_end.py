@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import pytest
+from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
@@ -35,6 +36,7 @@ def worker_env(env: WorkflowEnvironment, app: App) -> dict[str, str]:
         "JSHR_DATABASE_URL": settings.database_url,
         "JSHR_TASK_QUEUE": settings.task_queue,
         "JSHR_APPLICANT_KEY_SECRET": settings.applicant_key_secret,
+        "JSHR_DOCUMENT_DIR": str(settings.document_dir),
     }
 
 
@@ -174,3 +176,22 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, 
     )
     out = await temporal_cli(dev_env, "workflow", "result", "-w", workflow_id, "-o", "json")
     assert json.loads(out)["result"]["stage"] == "completed"
+
+
+async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(
+    dev_env, app, e2e
+) -> None:  # type: ignore[no-untyped-def]
+    """The real worker's settings: a bad input fails at once instead of retrying forever."""
+    application = request().model_dump(mode="json")
+    del application["id_card_back"]
+    handle = await dev_env.client.start_workflow(
+        "RegistrationWorkflow",
+        application,
+        id=e2e.workflow_id(APPLICANTS[0].id_number),
+        task_queue=app.settings.task_queue,
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await handle.result()
+    message = str(failed.value.cause)
+    assert "id_card_back" in message and "Field required" in message
+    assert APPLICANTS[0].name not in message and APPLICANTS[0].id_number not in message

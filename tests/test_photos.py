@@ -14,7 +14,7 @@ import struct
 from pathlib import Path
 
 import pytest
-from PIL import ExifTags, Image, ImageDraw, ImageFilter, ImageFont, PngImagePlugin
+from PIL import ExifTags, Image, ImageFilter, PngImagePlugin
 
 from domain.photos import (
     CleanPhoto,
@@ -25,44 +25,10 @@ from domain.photos import (
     sharpness,
 )
 from domain.rules import RuleViolation
+from starter.samples import make_card
 from store.documents import DocumentStore, LocalDocumentStore
 
 # --- Synthetic images --------------------------------------------------------------------------
-
-
-def make_card(size: tuple[int, int] = (1000, 630), side: str = "front") -> Image.Image:
-    """A card-like picture: border, dark blocks, lines of invented text, fine hatching."""
-    w, h = size
-    u = w / 1000
-    img = Image.new("RGB", size, "white")
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=max(8, round(28 * u)))
-    draw.rectangle((4 * u, 4 * u, w - 5 * u, h - 5 * u), outline="black", width=round(3 * u))
-    if side == "front":
-        draw.rectangle((680 * u, 80 * u, 940 * u, 420 * u), fill=(40, 40, 40))
-        lines = [
-            "NAME  ZHANG SAN",
-            "SEX  M   NATION  HAN",
-            "BORN  1990 01 01",
-            "ADDRESS  NO 1 EXAMPLE ROAD",
-            "NANJING  JIANGSU",
-            "ID  000000000000000000",
-        ]
-        top, step, left = 70, 80, 50
-    else:
-        draw.ellipse((60 * u, 60 * u, 260 * u, 260 * u), fill=(150, 20, 20))
-        lines = [
-            "PEOPLES REPUBLIC",
-            "RESIDENT IDENTITY CARD",
-            "AUTHORITY  EXAMPLE",
-            "VALID  2020 01 01 - 2040 01 01",
-        ]
-        top, step, left = 90, 110, 320
-    for i, text in enumerate(lines):
-        draw.text((left * u, (top + i * step) * u), text, fill="black", font=font)
-    for x in range(0, w, max(2, round(12 * u))):
-        draw.line((x, h - 60 * u, x + 40 * u, h - 20 * u), fill=(90, 90, 160), width=1)
-    return img
 
 
 def encode(img: Image.Image, fmt: str = "JPEG", **params: object) -> bytes:

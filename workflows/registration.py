@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import RetryPolicy
 
@@ -73,7 +74,9 @@ class _Ended(Exception):
         self.stage = stage
 
 
-@workflow.defn
+# An input that does not validate (an integrator's malformed JSON) fails the workflow at once
+# with the validation errors, instead of retrying a workflow task that can never succeed.
+@workflow.defn(failure_exception_types=[ValidationError])
 class RegistrationWorkflow:
     """The registration of one applicant. Workflow ID: `registration-<applicant key>`.
 
