@@ -23,7 +23,6 @@ from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
 from store.db import make_engine, make_sessions
-from store.documents import LocalDocumentStore
 from workflows.registration import RegistrationWorkflow
 
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
@@ -41,13 +40,16 @@ def build_worker(
     client: Client,
     settings: Settings,
     sessions: async_sessionmaker[AsyncSession],
+    *,
+    verification: VerificationActivities | None = None,
     **options: Any,
 ) -> Worker:
-    """The worker with every workflow and activity; `options` go to `Worker` (tests use it)."""
+    """The worker with every workflow and activity; `options` go to `Worker` (tests use it).
+
+    `verification` replaces the embedded document store and identity provider.
+    """
     notifier = Notifier(sessions, settings)
-    verification = VerificationActivities(
-        sessions, settings, LocalDocumentStore(settings.document_dir)
-    )
+    verification = verification or VerificationActivities.embedded(sessions, settings)
     phone = PhoneActivities(sessions, settings, notifier)
     review = ReviewActivities(sessions, settings, notifier)
     accounts = AccountActivities(sessions, settings, notifier)

@@ -8,7 +8,9 @@ from collections.abc import Mapping
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.identity import IdentityAnswer, IdentityProvider, LocalIdentityProvider
 from config import Settings
 from domain import rules
 from domain.contracts import (
@@ -22,8 +24,8 @@ from domain.contracts import (
 )
 from domain.keys import applicant_key, keyed_hash
 from domain.photos import check_pair, clean_photo
-from store.documents import DocumentStore
-from store.models import Account, Invitation, Resident, Signature, Unit
+from store.documents import DocumentStore, LocalDocumentStore
+from store.models import Account, Invitation, Signature, Unit
 
 
 def application_digest(request: RegistrationRequest) -> str:
@@ -42,10 +44,24 @@ class VerificationActivities:
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         documents: DocumentStore,
+        identity: IdentityProvider,
     ) -> None:
         self._sessions = sessions
         self._settings = settings
         self._documents = documents
+        self._identity = identity
+
+    @classmethod
+    def embedded(
+        cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
+    ) -> VerificationActivities:
+        """With the embedded document store and the local identity provider."""
+        return cls(
+            sessions,
+            settings,
+            LocalDocumentStore(settings.document_dir),
+            LocalIdentityProvider(sessions, settings.applicant_key_secret),
+        )
 
     @activity.defn(name="verify_application")
     async def verify_application(self, inp: VerificationInput) -> VerificationResult:
@@ -86,7 +102,7 @@ class VerificationActivities:
         async with self._sessions() as session:
             unit = await session.get(Unit, request.unit_code)
             refusals += self._check_unit(unit, request)
-            refusals += await self._check_identity(session, request)
+            refusals += await self._check_identity(request)
             refusals += await self._check_uniqueness(session, request, inp.applicant_key)
             if request.requested_role == Role.UNIT_ADMIN:
                 refusals += await self._check_invitation(session, request, inp.registration_id)
@@ -181,13 +197,12 @@ class VerificationActivities:
             ]
         return []
 
-    async def _check_identity(
-        self, session: AsyncSession, request: RegistrationRequest
-    ) -> list[Refusal]:
-        """Real-name check against the local identity provider (the residents table)."""
-        id_hmac = keyed_hash(self._settings.applicant_key_secret, request.id_number)
-        resident = await session.get(Resident, id_hmac)
-        if resident is None or resident.name != request.name:
+    async def _check_identity(self, request: RegistrationRequest) -> list[Refusal]:
+        """Real-name check. "Unavailable" raises, so Temporal retries the activity with backoff."""
+        answer = await self._identity.check(request.name, request.id_number)
+        if answer == IdentityAnswer.UNAVAILABLE:
+            raise ApplicationError("identity provider unavailable", type="IdentityUnavailable")
+        if answer == IdentityAnswer.MISMATCH:
             return [
                 _refusal(
                     "identity.mismatch",

@@ -58,7 +58,7 @@ async def _client(settings: Settings) -> RegistrationClient:
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities(sessions, settings, documents),
+        verifier=VerificationActivities.embedded(sessions, settings),
         documents=documents,
     )
 
@@ -269,7 +269,7 @@ def sms_inbox(phone: str) -> None:
 
 
 @app.command("sample-photos")
-def sample_photos(directory: Path = Path("var/samples")) -> None:
+def sample_photos(directory: Annotated[Path, typer.Argument()] = Path("var/samples")) -> None:
     """Write two synthetic ID-card photos (drawn shapes, invented text) to try `register` with."""
     from starter.samples import card_jpeg
 
@@ -277,6 +277,29 @@ def sample_photos(directory: Path = Path("var/samples")) -> None:
     for side in ("front", "back"):
         (directory / f"id-card-{side}.jpg").write_bytes(card_jpeg(side))
     console.print(f"wrote {directory}/id-card-front.jpg and {directory}/id-card-back.jpg")
+
+
+@app.command("upload-photo")
+def upload_photo(
+    path: Path,
+    side: Annotated[str, typer.Option(help="id_card_front or id_card_back")] = "id_card_front",
+    fit: Annotated[bool, typer.Option(help="re-encode an oversized photo to fit")] = False,
+) -> None:
+    """Check a photo, strip its metadata, store it; print the reference a request carries."""
+    from domain.photos import clean_photo, fit_to_limit
+
+    settings = Settings()
+    limits = settings.photo_limits()
+    data = path.read_bytes()
+    try:
+        if fit and len(data) > limits.max_bytes:
+            data = fit_to_limit(data, limits=limits, field=side)
+        photo = clean_photo(data, field=side, limits=limits)
+    except rules.RuleViolation as exc:
+        console.print(f"[red]{exc.code}[/red] {exc.message_zh}")
+        raise typer.Exit(2) from None
+    store = LocalDocumentStore(settings.document_dir)
+    print(asyncio.run(store.put(photo.data, content_type=f"image/{photo.format.lower()}")))
 
 
 @app.command("applicant-key")

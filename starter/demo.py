@@ -40,7 +40,7 @@ async def run_demo(settings: Settings) -> None:
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities(sessions, settings, documents),
+        verifier=VerificationActivities.embedded(sessions, settings),
         documents=documents,
     )
     unit_code, unit_name = UNITS[0]

@@ -111,9 +111,7 @@ def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClien
         env.client,
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
-        verifier=VerificationActivities(
-            app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir)
-        ),
+        verifier=VerificationActivities.embedded(app.sessions, app.settings),
         documents=LocalDocumentStore(app.settings.document_dir),
     )
 

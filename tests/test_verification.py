@@ -1,0 +1,136 @@
+"""Verification inside the workflow: what a caller who skips the client's pre-checks meets."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from activities.identity import IdentityAnswer, LocalIdentityProvider
+from activities.verification import VerificationActivities
+from domain.contracts import Stage
+from starter.client import RegistrationClient
+from starter.forms import ApplicationRefused, build_request
+from store.documents import LocalDocumentStore
+from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
+from store.seed import APPLICANTS
+from tests.support import TODAY, count, form, reach, request
+from worker import build_worker
+
+pytestmark = pytest.mark.asyncio
+
+
+class FlakyIdentity:
+    """The identity service is down for the first `failures` calls."""
+
+    def __init__(self, local: LocalIdentityProvider, failures: int) -> None:
+        self._local = local
+        self.failures = failures
+        self.calls = 0
+
+    async def check(self, name: str, id_number: str) -> IdentityAnswer:
+        self.calls += 1
+        if self.calls <= self.failures:
+            return IdentityAnswer.UNAVAILABLE
+        return await self._local.check(name, id_number)
+
+
+async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None:  # type: ignore[no-untyped-def]
+    identity = FlakyIdentity(
+        LocalIdentityProvider(app.sessions, app.settings.applicant_key_secret), failures=2
+    )
+    verification = VerificationActivities(
+        app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir), identity
+    )
+    client = RegistrationClient(
+        time_env.client,
+        task_queue=app.settings.task_queue,
+        applicant_key_secret=app.settings.applicant_key_secret,
+    )
+    async with build_worker(time_env.client, app.settings, app.sessions, verification=verification):
+        workflow_id = await client.start(request())
+        await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        await client.withdraw(workflow_id)
+        assert (await client.result(workflow_id)).stage == Stage.WITHDRAWN
+    assert identity.calls == 3
+
+
+@pytest.mark.parametrize(
+    ("overrides", "code", "fields"),
+    [
+        ({"name": "张四"}, "identity.mismatch", ["name", "id_number"]),
+        ({"username": "admin_centre"}, "username.taken", ["username"]),
+    ],
+)
+async def test_a_start_that_skipped_the_pre_checks_goes_to_correction(  # type: ignore[no-untyped-def]
+    ts, overrides, code, fields
+) -> None:
+    unchecked = RegistrationClient(
+        ts.env.client,
+        task_queue=ts.app.settings.task_queue,
+        applicant_key_secret=ts.app.settings.applicant_key_secret,
+    )
+    workflow_id = await unchecked.start(request(**overrides))
+    await reach(ts.client, workflow_id, Stage.AWAITING_CORRECTION)
+    refusals = (await ts.client.status(workflow_id)).refusals
+    assert [(r.code, r.fields) for r in refusals] == [(code, fields)]
+    assert await count(ts.app, PhoneCode) == 0
+
+
+async def test_photos_missing_from_the_store_are_refused(ts, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    unchecked = RegistrationClient(
+        ts.env.client,
+        task_queue=ts.app.settings.task_queue,
+        applicant_key_secret=ts.app.settings.applicant_key_secret,
+    )
+    strange = request().model_copy(update={"id_card_back": "sha256:" + "ab" * 32})
+    workflow_id = await unchecked.start(strange)
+    await reach(ts.client, workflow_id, Stage.AWAITING_CORRECTION)
+    refusals = (await ts.client.status(workflow_id)).refusals
+    assert [(r.code, r.fields) for r in refusals] == [("photo.missing", ["id_card_back"])]
+
+
+# Each strategy yields values a field's rules must refuse.
+BAD_FIELDS = {
+    "name": st.text(alphabet="abcXYZ0123 ·", min_size=1, max_size=25),
+    "id_number": st.text(alphabet="0123456789Xx", min_size=0, max_size=20).filter(
+        lambda s: s.upper() != APPLICANTS[0].id_number
+    ),
+    "phone": st.text(alphabet="0123456789+- ", max_size=14).filter(lambda s: len(s) < 11),
+    "email": st.text(alphabet="abc@. ", max_size=20).filter(lambda s: s.count("@") != 1),
+    "unit_code": st.text(alphabet="0123456789ABCDEF", min_size=0, max_size=20),
+    "username": st.text(alphabet="ABCdef123-_ !", min_size=0, max_size=40).filter(
+        lambda s: not s.islower() or not s[:1].isalpha()
+    ),
+    "password": st.text(alphabet="abcdef", max_size=30),
+    "id_card_front": st.binary(max_size=2048),
+}
+
+
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(data=st.data())
+async def test_random_bad_applications_start_nothing_and_write_nothing(app, data) -> None:  # type: ignore[no-untyped-def]
+    field = data.draw(st.sampled_from(sorted(BAD_FIELDS)))
+    value = data.draw(BAD_FIELDS[field])
+    before = {model: await count(app, model) for model in (Account, OutboxMessage, AuditEvent)}
+    files_before = sorted(os.listdir(app.settings.document_dir))
+    client = RegistrationClient(
+        None,  # type: ignore[arg-type]  # no server needed: nothing may get that far
+        task_queue=app.settings.task_queue,
+        applicant_key_secret=app.settings.applicant_key_secret,
+        verifier=VerificationActivities.embedded(app.sessions, app.settings),
+        documents=LocalDocumentStore(app.settings.document_dir),
+    )
+    with pytest.raises(ApplicationRefused) as refused:
+        application = build_request(form(**{field: value}), today=TODAY)
+        await client.start(application.request, application.documents)
+    assert any(field in r.fields[0] for r in refused.value.refusals)
+    assert all(r.message_zh for r in refused.value.refusals)
+    assert {model: await count(app, model) for model in before} == before
+    assert sorted(os.listdir(app.settings.document_dir)) == files_before
