@@ -50,7 +50,8 @@ class Settings(BaseSettings):
     review_repeat_days: int = 1
     # Holidays and adjusted working days for years the chinese-calendar package does not know.
     workday_overrides_file: Path = ROOT / "domain" / "workday_overrides.json"
-    nudge_interval_hours: int = 24
+    # History stays small however many rounds: each round after the first is a new run.
+    continue_as_new_between_rounds: bool = True
 
     # Notice and privacy policy the applicant must have accepted (seed step 一).
     notice_version: str = "2026-01"

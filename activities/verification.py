@@ -122,7 +122,7 @@ class VerificationActivities:
             phone_step_timeout_seconds=settings.phone_step_timeout_hours * 3600,
             correction_window_seconds=settings.correction_window_days * 86400,
             max_review_rounds=settings.max_review_rounds,
-            nudge_interval_seconds=settings.nudge_interval_hours * 3600,
+            continue_as_new_between_rounds=settings.continue_as_new_between_rounds,
         )
 
     @activity.defn(name="record_signature")

@@ -17,8 +17,11 @@ from pydantic import (
     AwareDatetime,
     BaseModel,
     ConfigDict,
+    Discriminator,
     EmailStr,
     Field,
+    RootModel,
+    Tag,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -167,7 +170,8 @@ class ProcessPolicy(Message):
     phone_step_timeout_seconds: int
     correction_window_seconds: int
     max_review_rounds: int
-    nudge_interval_seconds: int
+    # Off only where the server cannot (the Java time-skipping test server).
+    continue_as_new_between_rounds: bool = True
 
 
 class VerificationResult(Message):
@@ -434,8 +438,58 @@ class RegistrationStatus(Message):
     next_reminder_at: datetime | None = None
     escalation_level: int = 0
     application_digest: str = ""
+    changed_fields: list[str] = []
     account: Account | None = None
     history: list[AuditEntry] = []
+
+
+class CarriedState(Message):
+    """What a registration carries into its next run when it continues-as-new between rounds."""
+
+    round: int
+    verified_phone: str | None = None
+    signed_digest: str | None = None
+    codes_sent: int = 0
+    nudges: int = 0
+    last_nudge_at: datetime | None = None
+    decisions: dict[str, DecisionResult] = {}
+    changed_fields: list[str] = []
+    history: list[AuditEntry] = []
+
+
+class Continuation(Message):
+    """The workflow input of every run after the first: the corrected application and the
+    state so far. Integrators always start with a plain `RegistrationRequest`."""
+
+    request: RegistrationRequest
+    carried: CarriedState
+
+
+def _input_kind(value: object) -> str:
+    if isinstance(value, dict):
+        return "continuation" if "carried" in value else "request"
+    return "continuation" if isinstance(value, Continuation) else "request"
+
+
+class RegistrationInput(
+    RootModel[
+        Annotated[
+            Annotated[RegistrationRequest, Tag("request")]
+            | Annotated[Continuation, Tag("continuation")],
+            Discriminator(_input_kind),
+        ]
+    ]
+):
+    """The workflow's input: a `RegistrationRequest` (first run) or a `Continuation`."""
+
+    model_config = ConfigDict(frozen=True, hide_input_in_errors=True)
+
+
+def changed_fields(before: RegistrationRequest, after: RegistrationRequest) -> list[str]:
+    """The fields a correction changed: what the reviewer of the next round looks at first."""
+    ignored = {"password_hash", "consent"}
+    old, new = before.model_dump(exclude=ignored), after.model_dump(exclude=ignored)
+    return sorted(name for name in new if new[name] != old[name])
 
 
 class RegistrationOutcome(Message):

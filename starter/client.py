@@ -20,6 +20,7 @@ from domain.contracts import (
     NudgeResult,
     PhoneCodeAnswer,
     PhoneCodeResult,
+    RegistrationInput,
     RegistrationOutcome,
     RegistrationRequest,
     RegistrationStatus,
@@ -96,7 +97,7 @@ class RegistrationClient:
         await self._store(documents)
         await self._client.start_workflow(
             RegistrationWorkflow.run,
-            request,
+            RegistrationInput(request),
             id=workflow_id,
             task_queue=self._task_queue,
             # Idempotent start: a second start while one runs returns the running one.

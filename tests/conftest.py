@@ -67,6 +67,8 @@ async def app(migrated_template: Path, tmp_path: Path) -> AsyncIterator[App]:
         database_url=f"sqlite+aiosqlite:///{db}",
         task_queue=f"registration-{uuid.uuid4().hex[:8]}",
         document_dir=tmp_path / "documents",
+        # The Java time-skipping server cannot continue-as-new; the dev-server tests do.
+        continue_as_new_between_rounds=False,
     )
     engine = make_engine(settings.database_url)
     await seed_demo(make_sessions(engine), settings)

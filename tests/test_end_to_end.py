@@ -16,7 +16,7 @@ from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
-from domain.contracts import Stage
+from domain.contracts import RejectionReason, Stage
 from starter.client import RegistrationClient
 from starter.demo import read_sms_code
 from store.models import Account, OutboxMessage
@@ -37,6 +37,7 @@ def worker_env(env: WorkflowEnvironment, app: App) -> dict[str, str]:
         "JSHR_TASK_QUEUE": settings.task_queue,
         "JSHR_APPLICANT_KEY_SECRET": settings.applicant_key_secret,
         "JSHR_DOCUMENT_DIR": str(settings.document_dir),
+        "JSHR_CONTINUE_AS_NEW_BETWEEN_ROUNDS": "true",
     }
 
 
@@ -195,3 +196,38 @@ async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(
     message = str(failed.value.cause)
     assert "id_card_back" in message and "Field required" in message
     assert APPLICANTS[0].name not in message and APPLICANTS[0].id_number not in message
+
+
+async def test_each_round_continues_as_new_and_keeps_its_state(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+    person = APPLICANTS[1]
+    workflow_id = await e2e.start(request(person))
+    await reach(e2e, workflow_id, Stage.AWAITING_PHONE_CODE)
+    await e2e.submit_phone_code(workflow_id, await read_sms_code(app.sessions, person.phone))
+    runs = []
+    for round_, email in ((1, "ouyang@hospital.example.cn"), (2, "ouyang.mingyue@example.cn")):
+        await reach(e2e, workflow_id, Stage.AWAITING_REVIEW)
+        runs.append((await dev_env.client.get_workflow_handle(workflow_id).describe()).run_id)
+        await e2e.decide(
+            workflow_id,
+            reviewer_id="admin_hospital",
+            approve=False,
+            reason=RejectionReason.INFORMATION_MISMATCH,
+            fields=["email"],
+        )
+        await reach(e2e, workflow_id, Stage.AWAITING_CORRECTION)
+        result = await e2e.resubmit(workflow_id, request(person, email=email))
+        assert result.round == round_ + 1
+
+    await reach(e2e, workflow_id, Stage.AWAITING_REVIEW)
+    status = await e2e.status(workflow_id)
+    assert status.round == 3 and status.changed_fields == ["email"]
+    assert [e.outcome for e in status.history if e.kind == "decision"] == ["reject", "reject"]
+    description = await dev_env.client.get_workflow_handle(workflow_id).describe()
+    assert len({*runs, description.run_id}) == 3  # a new run per round
+    history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    assert len(history.events) < 60  # this run holds only its own round
+
+    await e2e.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
+    assert (await e2e.result(workflow_id)).stage == Stage.COMPLETED
+    # The phone was verified once, in the first round: one SMS code in all.
+    assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1

@@ -180,7 +180,8 @@ async def test_rejection_loops_through_correction_to_a_second_round(ts) -> None:
     assert resubmitted.accepted and resubmitted.round == 2
     # The phone number did not change, so no second SMS code: straight back to review.
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
-    assert (await ts.client.status(workflow_id)).round == 2
+    status = await ts.client.status(workflow_id)
+    assert status.round == 2 and status.changed_fields == ["email"]
     await ts.client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
     outcome = await ts.client.result(workflow_id)
     assert outcome.stage == Stage.COMPLETED
@@ -315,3 +316,22 @@ async def test_unit_admin_application_needs_signature_and_a_system_admin(ts) -> 
 async def _audit(app) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
     async with app.sessions() as session:
         return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
+
+
+@pytest.mark.parametrize("case", ["inactive", "is_applicant"])
+async def test_an_admin_who_may_not_decide_is_refused(ts, case) -> None:  # type: ignore[no-untyped-def]
+    workflow_id = await start_and_verify_phone(ts)
+    await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
+    async with ts.app.sessions.begin() as session:
+        admin = await session.get(Account, "admin_hospital")
+        assert admin is not None
+        if case == "inactive":
+            admin.active = False
+        else:  # the admin's own registration, in effect
+            admin.applicant_key = workflow_id.removeprefix("registration-")
+    result = await ts.client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
+    expected = {"inactive": "reviewer.inactive", "is_applicant": "reviewer.is_applicant"}[case]
+    assert (result.accepted, result.code) == (False, expected)
+    assert (await ts.client.status(workflow_id)).stage == Stage.AWAITING_REVIEW
+    await ts.client.withdraw(workflow_id)
+    await ts.client.result(workflow_id)

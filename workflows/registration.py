@@ -8,7 +8,7 @@ out, then assign the role. A rejection loops back through correction to verifica
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -29,7 +29,9 @@ with workflow.unsafe.imports_passed_through():
         AuditEntry,
         AuditInput,
         AuthorizeDecisionInput,
+        CarriedState,
         CheckPhoneCodeInput,
+        Continuation,
         DecisionResult,
         NudgeResult,
         PhoneCodeAnswer,
@@ -38,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         ProcessPolicy,
         RecordSignatureInput,
         Refusal,
+        RegistrationInput,
         RegistrationOutcome,
         RegistrationRequest,
         RegistrationStatus,
@@ -56,6 +59,7 @@ with workflow.unsafe.imports_passed_through():
         Stage,
         VerificationInput,
         Withdrawal,
+        changed_fields,
     )
     from domain.keys import applicant_key_of
     from domain.rules import mask_name
@@ -64,6 +68,17 @@ ACTIVITY = {
     "start_to_close_timeout": timedelta(seconds=30),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
 }
+
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def _china_day(instant: datetime) -> date:
+    return instant.astimezone(CHINA).date()
+
+
+def _next_china_midnight(instant: datetime) -> datetime:
+    return datetime.combine(_china_day(instant) + timedelta(days=1), time(), CHINA)
 
 
 class _Ended(Exception):
@@ -93,32 +108,35 @@ class RegistrationWorkflow:
     """
 
     @workflow.init
-    def __init__(self, request: RegistrationRequest) -> None:
-        self._request = request
+    def __init__(self, input: RegistrationInput) -> None:
+        given = input.root
+        carried = given.carried if isinstance(given, Continuation) else CarriedState(round=1)
+        self._request = given.request if isinstance(given, Continuation) else given
         self._stage = Stage.VERIFYING
-        self._round = 1
+        self._round = carried.round
         self._policy: ProcessPolicy | None = None
         self._refusals: list[Refusal] = []
         self._digest = ""
-        self._verified_phone: str | None = None
-        self._codes_sent = 0
+        self._verified_phone = carried.verified_phone
+        self._codes_sent = carried.codes_sent
         self._retry_after = 0
-        self._signed_digest: str | None = None
+        self._signed_digest = carried.signed_digest
         self._plan: ReviewPlan | None = None
         self._entered_review_at = workflow.now()
         self._next_reminder: Reminder | None = None
         self._escalation = 0
         self._decision: ReviewDecision | None = None
-        self._decisions: dict[str, DecisionResult | None] = {}
-        self._last_nudge_at: datetime | None = None
-        self._nudges = 0
+        self._decisions: dict[str, DecisionResult | None] = dict(carried.decisions)
+        self._last_nudge_at = carried.last_nudge_at
+        self._nudges = carried.nudges
+        self._changed_fields = carried.changed_fields
         self._correction: RegistrationRequest | None = None
         self._withdrawn = False
         self._account: Account | None = None
-        self._history: list[AuditEntry] = []
+        self._history = list(carried.history)
 
     @workflow.run
-    async def run(self, request: RegistrationRequest) -> RegistrationOutcome:
+    async def run(self, input: RegistrationInput) -> RegistrationOutcome:
         try:
             while True:
                 if await self._passes_checks() and await self._approved_in_review():
@@ -250,8 +268,28 @@ class RegistrationWorkflow:
             summary="correction window closes",
         )
         assert self._correction is not None
+        self._changed_fields = changed_fields(self._request, self._correction)
         self._request = self._correction
         self._round += 1
+        if self._policy.continue_as_new_between_rounds:
+            # A fresh run per round keeps the history small however many rounds it takes.
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            workflow.continue_as_new(
+                RegistrationInput(Continuation(request=self._request, carried=self._carried()))
+            )
+
+    def _carried(self) -> CarriedState:
+        return CarriedState(
+            round=self._round,
+            verified_phone=self._verified_phone,
+            signed_digest=self._signed_digest,
+            codes_sent=self._codes_sent,
+            nudges=self._nudges,
+            last_nudge_at=self._last_nudge_at,
+            decisions={k: v for k, v in self._decisions.items() if v is not None},
+            changed_fields=self._changed_fields,
+            history=self._history,
+        )
 
     async def _finish(self, stage: Stage) -> RegistrationOutcome:
         self._set_stage(stage)
@@ -340,19 +378,21 @@ class RegistrationWorkflow:
 
     @workflow.update
     async def nudge(self) -> NudgeResult:
-        assert self._policy is not None and self._plan is not None
+        """Remind the reviewers now; once a day (China's calendar day, which has no DST)."""
+        assert self._plan is not None
         now = workflow.now()
-        interval = timedelta(seconds=self._policy.nudge_interval_seconds)
-        if self._last_nudge_at is not None and now < self._last_nudge_at + interval:
+        if self._last_nudge_at is not None and _china_day(now) == _china_day(self._last_nudge_at):
             return NudgeResult(
                 sent=False,
-                message_zh="今天已催办过,请稍后再试",
-                next_allowed_at=self._last_nudge_at + interval,
+                message_zh="今天已催办过,请明天再试",
+                next_allowed_at=_next_china_midnight(now),
             )
         self._last_nudge_at = now
         self._nudges += 1
         await self._remind(Reminder(at=now, label=f"nudge {self._nudges}"), self._plan.reviewers)
-        return NudgeResult(sent=True, message_zh="已提醒审核人", next_allowed_at=now + interval)
+        return NudgeResult(
+            sent=True, message_zh="已提醒审核人", next_allowed_at=_next_china_midnight(now)
+        )
 
     @nudge.validator
     def _validate_nudge(self) -> None:
@@ -396,6 +436,7 @@ class RegistrationWorkflow:
             next_reminder_at=self._next_reminder.at if self._next_reminder else None,
             escalation_level=self._escalation,
             application_digest=self._digest,
+            changed_fields=self._changed_fields,
             account=self._account,
             history=self._history,
         )
