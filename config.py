@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     temporal_ui_port: int = 8233
     temporal_db_file: Path = ROOT / "var" / "temporal.db"
 
+    # Prometheus /metrics of the worker (the SDK's and ours); 0 turns it off.
+    metrics_port: int = 9464
+
     database_url: str = f"sqlite+aiosqlite:///{ROOT / 'var' / 'app.db'}"
     document_dir: Path = ROOT / "var" / "documents"
 

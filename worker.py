@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
 from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -76,11 +77,20 @@ def build_worker(
     )
 
 
-async def connect(settings: Settings) -> Client:
+async def connect(settings: Settings, *, metrics: bool = False) -> Client:
+    """A client with our data converter; with `metrics`, the worker's Prometheus endpoint."""
+    runtime = None
+    if metrics and settings.metrics_port:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
+            )
+        )
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
         data_converter=pydantic_data_converter,
+        runtime=runtime,
     )
 
 
@@ -88,7 +98,7 @@ async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     settings = Settings()
     engine = make_engine(settings.database_url)
-    client = await connect(settings)
+    client = await connect(settings, metrics=True)
     worker = build_worker(client, settings, make_sessions(engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -443,6 +443,23 @@ class RegistrationStatus(Message):
     history: list[AuditEntry] = []
 
 
+class ApplicationView(Message):
+    """`application` Query: the full application for an authorized reviewer (no password)."""
+
+    round: int
+    name: str
+    id_number: str
+    phone: str
+    email: str
+    unit_code: str
+    unit_name: str
+    username: str
+    requested_role: Role
+    id_card_front: str
+    id_card_back: str
+    changed_fields: list[str]
+
+
 class CarriedState(Message):
     """What a registration carries into its next run when it continues-as-new between rounds."""
 

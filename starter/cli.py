@@ -3,64 +3,27 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 from sqlalchemy import select
-from temporalio.client import WorkflowUpdateFailedError
 
-from activities.verification import VerificationActivities
 from config import Settings
 from domain import rules
-from domain.contracts import RejectionReason, Role
+from domain.contracts import Role
 from domain.keys import applicant_key
-from starter.client import RegistrationClient
-from starter.forms import ApplicationForm, ApplicationRefused, build_request
+from starter.forms import ApplicationForm, build_request
+from starter.review_cli import review
+from starter.shell import connect_client, console, run
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import OutboxMessage
 
 app = typer.Typer(no_args_is_help=True, help="Jiangsu health-sector HR account registration.")
-console = Console()
-T = TypeVar("T")
-
-
-def _run(make: Callable[[Settings], Awaitable[T]]) -> T:
-    settings = Settings()
-    try:
-        return asyncio.run(make(settings))
-    except ApplicationRefused as refused:
-        _print_refusals(refused)
-        raise typer.Exit(2) from None
-    except WorkflowUpdateFailedError as exc:
-        console.print(f"[red]refused:[/red] {exc.cause.message if exc.cause else exc}")
-        raise typer.Exit(2) from None
-
-
-def _print_refusals(refused: ApplicationRefused) -> None:
-    table = Table("code", "fields", "原因", title="申请未通过校验 / application refused")
-    for refusal in refused.refusals:
-        table.add_row(refusal.code, ", ".join(refusal.fields), refusal.message_zh)
-    console.print(table)
-
-
-async def _client(settings: Settings) -> RegistrationClient:
-    from worker import connect
-
-    sessions = make_sessions(make_engine(settings.database_url))
-    documents = LocalDocumentStore(settings.document_dir)
-    return RegistrationClient(
-        await connect(settings),
-        task_queue=settings.task_queue,
-        applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities.embedded(sessions, settings),
-        documents=documents,
-    )
+app.add_typer(review, name="review")
 
 
 @app.command()
@@ -81,7 +44,7 @@ def seed() -> None:
         await seed_demo(make_sessions(engine), settings)
         await engine.dispose()
 
-    _run(main)
+    run(main)
     console.print("demo data seeded")
 
 
@@ -136,14 +99,14 @@ def register(
         application = build_request(
             form, today=date.today(), limits=settings.photo_limits(), fit_photos=fit_photos
         )
-        client = await _client(settings)
+        client = await connect_client(settings)
         if correct:
             result = await client.resubmit(correct, application.request, application.documents)
             return f"round {result.round}: {result.message_zh}"
         workflow_id = await client.start(application.request, application.documents)
         return f"registration started: [bold]{workflow_id}[/bold]"
 
-    console.print(_run(main))
+    console.print(run(main))
 
 
 @app.command()
@@ -151,9 +114,11 @@ def status(workflow_id: str) -> None:
     """Show where a registration stands (masked; as the `status` query answers)."""
 
     async def main(settings: Settings) -> str:
-        return (await (await _client(settings)).status(workflow_id)).model_dump_json(indent=2)
+        return (await (await connect_client(settings)).status(workflow_id)).model_dump_json(
+            indent=2
+        )
 
-    console.print_json(_run(main))
+    console.print_json(run(main))
 
 
 @app.command()
@@ -161,10 +126,10 @@ def code(workflow_id: str, sms_code: str) -> None:
     """Answer the SMS code (the `submit_phone_code` Update)."""
 
     async def main(settings: Settings) -> str:
-        result = await (await _client(settings)).submit_phone_code(workflow_id, sms_code)
+        result = await (await connect_client(settings)).submit_phone_code(workflow_id, sms_code)
         return result.message_zh
 
-    console.print(_run(main))
+    console.print(run(main))
 
 
 @app.command()
@@ -172,9 +137,9 @@ def resend(workflow_id: str) -> None:
     """Ask for a new SMS code (cooldown and hourly cap apply)."""
 
     async def main(settings: Settings) -> str:
-        return (await (await _client(settings)).resend_phone_code(workflow_id)).message_zh
+        return (await (await connect_client(settings)).resend_phone_code(workflow_id)).message_zh
 
-    console.print(_run(main))
+    console.print(run(main))
 
 
 @app.command()
@@ -182,46 +147,9 @@ def sign(workflow_id: str, signature_ref: str = "signature-pad") -> None:
     """E-sign the current application digest (the `sign` Update)."""
 
     async def main(settings: Settings) -> str:
-        return (await (await _client(settings)).sign(workflow_id, signature_ref)).message_zh
+        return (await (await connect_client(settings)).sign(workflow_id, signature_ref)).message_zh
 
-    console.print(_run(main))
-
-
-@app.command()
-def approve(workflow_id: str, reviewer: Annotated[str, typer.Option()]) -> None:
-    """Approve as a reviewer (the `decide` Update: a refusal is answered at once)."""
-
-    async def main(settings: Settings) -> str:
-        result = await (await _client(settings)).decide(
-            workflow_id, reviewer_id=reviewer, approve=True
-        )
-        return f"{result.code}: {result.message_zh}"
-
-    console.print(_run(main))
-
-
-@app.command()
-def reject(
-    workflow_id: str,
-    reviewer: Annotated[str, typer.Option()],
-    reason: Annotated[RejectionReason, typer.Option()],
-    fields: Annotated[list[str] | None, typer.Option("--field", help="field at fault")] = None,
-    comment: Annotated[str, typer.Option()] = "",
-) -> None:
-    """Reject with a reason; the applicant corrects and resubmits (unless the reason is final)."""
-
-    async def main(settings: Settings) -> str:
-        result = await (await _client(settings)).decide(
-            workflow_id,
-            reviewer_id=reviewer,
-            approve=False,
-            reason=reason,
-            comment=comment,
-            fields=fields or [],
-        )
-        return f"{result.code}: {result.message_zh}"
-
-    console.print(_run(main))
+    console.print(run(main))
 
 
 @app.command()
@@ -229,9 +157,9 @@ def nudge(workflow_id: str) -> None:
     """Urge the reviewers (at most once a day)."""
 
     async def main(settings: Settings) -> str:
-        return (await (await _client(settings)).nudge(workflow_id)).message_zh
+        return (await (await connect_client(settings)).nudge(workflow_id)).message_zh
 
-    console.print(_run(main))
+    console.print(run(main))
 
 
 @app.command()
@@ -239,9 +167,9 @@ def withdraw(workflow_id: str, reason: str = "") -> None:
     """Withdraw the application (the `withdraw` Signal)."""
 
     async def main(settings: Settings) -> None:
-        await (await _client(settings)).withdraw(workflow_id, reason)
+        await (await connect_client(settings)).withdraw(workflow_id, reason)
 
-    _run(main)
+    run(main)
     console.print("withdrawal sent")
 
 
@@ -263,7 +191,7 @@ def sms_inbox(phone: str) -> None:
 
     table = Table("sent at", "message")
     table.columns[1].overflow = "fold"
-    for row in _run(main):
+    for row in run(main):
         table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
     console.print(table)
 
@@ -302,6 +230,15 @@ def upload_photo(
     print(asyncio.run(store.put(photo.data, content_type=f"image/{photo.format.lower()}")))
 
 
+@app.command()
+def schema(directory: Annotated[Path, typer.Argument()] = Path("docs/schemas")) -> None:
+    """Write the JSON Schemas of the workflow input and every handler payload."""
+    from starter.contract import write_schemas
+
+    for path in write_schemas(directory):
+        console.print(str(path))
+
+
 @app.command("applicant-key")
 def applicant_key_command(id_number: str) -> None:
     """Print the workflow ID for an ID number (for integrators starting with the temporal CLI)."""
@@ -324,4 +261,4 @@ def demo() -> None:
     """Walk an invented applicant through to `completed` against the running system."""
     from starter.demo import run_demo
 
-    _run(run_demo)
+    run(run_demo)

@@ -16,6 +16,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from activities.verification import VerificationActivities
 from domain.contracts import (
+    ApplicationView,
     DecisionResult,
     NudgeResult,
     PhoneCodeAnswer,
@@ -114,6 +115,14 @@ class RegistrationClient:
         self, workflow_id: str
     ) -> WorkflowHandle[RegistrationWorkflow, RegistrationOutcome]:
         return self._client.get_workflow_handle_for(RegistrationWorkflow.run, workflow_id)
+
+    @property
+    def temporal(self) -> Client:
+        return self._client
+
+    async def application(self, workflow_id: str) -> ApplicationView:
+        """The full application; show it only to a reviewer of this registration."""
+        return await self._handle(workflow_id).query(RegistrationWorkflow.application)
 
     async def status(self, workflow_id: str) -> RegistrationStatus:
         return await self._handle(workflow_id).query(RegistrationWorkflow.status)

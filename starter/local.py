@@ -90,7 +90,8 @@ async def run_system(settings: Settings) -> None:
     engine = make_engine(settings.database_url)
     try:
         await wait_for_server(settings)
-        worker = build_worker(await connect(settings), settings, make_sessions(engine))
+        client = await connect(settings, metrics=True)
+        worker = build_worker(client, settings, make_sessions(engine))
         async with worker:
             log.info(
                 "ready: Web UI http://localhost:%d, worker on task queue %s; Ctrl-C stops",

@@ -57,20 +57,21 @@ class LocalDocumentStore:
     def __init__(self, root: Path) -> None:
         self._root = Path(root)
 
-    def _path(self, ref: str) -> Path:
+    def path(self, ref: str) -> Path:
+        """Where the document lives on disk (for a reviewer opening the photo)."""
         digest = _digest(ref)
         return self._root / digest[:2] / digest
 
     async def put(self, data: bytes, *, content_type: str) -> str:
         ref = ref_of(data)
-        await asyncio.to_thread(self._write, self._path(ref), data)
+        await asyncio.to_thread(self._write, self.path(ref), data)
         return ref
 
     async def get(self, ref: str) -> bytes:
-        return await asyncio.to_thread(self._path(ref).read_bytes)
+        return await asyncio.to_thread(self.path(ref).read_bytes)
 
     async def exists(self, ref: str) -> bool:
-        return await asyncio.to_thread(self._path(ref).is_file)
+        return await asyncio.to_thread(self.path(ref).is_file)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

@@ -6,12 +6,15 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
+import urllib.request
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 
 import pytest
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
@@ -19,6 +22,7 @@ from config import ROOT
 from domain.contracts import RejectionReason, Stage
 from starter.client import RegistrationClient
 from starter.demo import read_sms_code
+from starter.inbox import reviewer_inbox
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from tests.conftest import App, registration_client
@@ -28,9 +32,16 @@ pytestmark = pytest.mark.asyncio
 BIN = os.path.dirname(sys.executable)
 
 
-def worker_env(env: WorkflowEnvironment, app: App) -> dict[str, str]:
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def worker_env(env: WorkflowEnvironment, app: App, metrics_port: int = 0) -> dict[str, str]:
     settings = app.settings
     return {
+        "JSHR_METRICS_PORT": str(metrics_port),
         **os.environ,
         "JSHR_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
         "JSHR_DATABASE_URL": settings.database_url,
@@ -42,9 +53,13 @@ def worker_env(env: WorkflowEnvironment, app: App) -> dict[str, str]:
 
 
 @contextmanager
-def worker_process(env: WorkflowEnvironment, app: App) -> Iterator[subprocess.Popen[bytes]]:
+def worker_process(
+    env: WorkflowEnvironment, app: App, metrics_port: int = 0
+) -> Iterator[subprocess.Popen[bytes]]:
     process = subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")], env=worker_env(env, app), cwd=ROOT
+        [sys.executable, str(ROOT / "worker.py")],
+        env=worker_env(env, app, metrics_port),
+        cwd=ROOT,
     )
     try:
         yield process
@@ -76,9 +91,30 @@ async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> No
         return [w.id async for w in dev_env.client.list_workflows(query)]
 
     assert await eventually(listed) == [workflow_id]
+
+    # The reviewers' inboxes (the dev server is shared, so look for this registration only).
+    async with app.sessions() as session:
+        admins = {
+            name: await session.get(Account, name)
+            for name in ("admin_hospital", "admin_centre", "sysadmin")
+        }
+    inboxes = {
+        name: [item.workflow_id for item in await reviewer_inbox(dev_env.client, admin)]
+        for name, admin in admins.items()
+    }
+    assert workflow_id in inboxes["admin_hospital"]
+    assert workflow_id not in inboxes["admin_centre"] + inboxes["sysadmin"]
     description = await dev_env.client.get_workflow_handle(workflow_id).describe()
     summary = await description.static_summary()
     assert summary is not None and person.name not in summary and "阿*" in summary
+
+    # What the UI's "current details" shows: masked, saying whom it waits for.
+    metadata = await dev_env.client.get_workflow_handle(workflow_id).query(
+        "__temporal_workflow_metadata", result_type=WorkflowMetadata
+    )
+    details = metadata.current_details
+    assert "awaiting_review" in details and "reviewers: admin_hospital" in details
+    assert "阿*" in details and person.name not in details and person.id_number not in details
 
     await e2e.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
     outcome = await e2e.result(workflow_id)
@@ -231,3 +267,25 @@ async def test_each_round_continues_as_new_and_keeps_its_state(dev_env, app, e2e
     assert (await e2e.result(workflow_id)).stage == Stage.COMPLETED
     # The phone was verified once, in the first round: one SMS code in all.
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
+
+
+async def test_the_worker_exposes_prometheus_metrics(dev_env, app) -> None:  # type: ignore[no-untyped-def]
+    port = free_port()
+    client = registration_client(dev_env, app)
+    with worker_process(dev_env, app, metrics_port=port):
+        workflow_id = await client.start(request())
+        await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        await client.withdraw(workflow_id)
+        await client.result(workflow_id)
+
+        async def scrape() -> str:
+            try:
+                url = f"http://127.0.0.1:{port}/metrics"
+                text = await asyncio.to_thread(lambda: urllib.request.urlopen(url).read().decode())
+            except OSError:
+                return ""
+            return text if "jshr_registration_stage_entered" in text else ""
+
+        metrics = await eventually(scrape)
+    assert 'stage="withdrawn"' in metrics
+    assert "temporal_workflow_completed" in metrics or "temporal_request" in metrics

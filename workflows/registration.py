@@ -25,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
         REJECTION_TEXT_ZH,
         Account,
         ApplicantNotice,
+        ApplicationView,
         AssignRoleInput,
         AuditEntry,
         AuditInput,
@@ -81,6 +82,11 @@ def _next_china_midnight(instant: datetime) -> datetime:
     return datetime.combine(_china_day(instant) + timedelta(days=1), time(), CHINA)
 
 
+def _count(name: str, description: str, **labels: str) -> None:
+    # The SDK's meter skips recording while a workflow replays, so nothing counts twice.
+    workflow.metric_meter().create_counter(name, description).add(1, labels)
+
+
 class _Ended(Exception):
     """The registration ended while waiting: withdrawn, expired or finally rejected."""
 
@@ -105,6 +111,7 @@ class RegistrationWorkflow:
     - Update `resubmit`: the corrected application after a rejection or failed check.
     - Signal `withdraw`: the applicant gives up; ends the registration from any waiting stage.
     - Query `status`: the stage, round, reviewers, next reminder, refusals and audit trail.
+    - Query `application`: the full application, for the reviewer's CLI (it checks who asks).
     """
 
     @workflow.init
@@ -181,8 +188,8 @@ class RegistrationWorkflow:
             return False
 
         if self._verified_phone != self._request.phone:
-            self._set_stage(Stage.AWAITING_PHONE_CODE)
             await self._send_phone_code()
+            self._set_stage(Stage.AWAITING_PHONE_CODE)
             await self._wait(
                 lambda: self._verified_phone == self._request.phone,
                 timeout=timedelta(seconds=self._policy.phone_step_timeout_seconds),
@@ -223,7 +230,7 @@ class RegistrationWorkflow:
         while self._decision is None:
             reminder = await self._reminder(step)
             self._next_reminder = reminder
-            self._upsert_search_attributes()
+            self._publish()
             if await self._wait_until(
                 lambda: self._decision is not None, reminder.at, reminder.label
             ):
@@ -441,6 +448,28 @@ class RegistrationWorkflow:
             history=self._history,
         )
 
+    @workflow.query
+    def application(self) -> ApplicationView:
+        request = self._request
+        return ApplicationView(
+            round=self._round,
+            **request.model_dump(
+                include={
+                    "name",
+                    "id_number",
+                    "phone",
+                    "email",
+                    "unit_code",
+                    "unit_name",
+                    "username",
+                    "requested_role",
+                    "id_card_front",
+                    "id_card_back",
+                }
+            ),
+            changed_fields=self._changed_fields,
+        )
+
     # --- helpers -------------------------------------------------------------------------------
 
     @property
@@ -455,10 +484,13 @@ class RegistrationWorkflow:
 
     def _set_stage(self, stage: Stage) -> None:
         self._stage = stage
+        _count("jshr_registration_stage_entered", "registrations entering each stage", stage=stage)
         workflow.logger.info("stage %s round %d", stage.value, self._round)
-        self._upsert_search_attributes()
+        self._publish()
 
-    def _upsert_search_attributes(self) -> None:
+    def _publish(self) -> None:
+        """What operators see: search attributes for finding it, Markdown details for reading it."""
+        workflow.set_current_details(self._details())
         updates = [
             search.STAGE.value_set(self._stage.value),
             search.UNIT_CODE.value_set(self._request.unit_code),
@@ -472,6 +504,33 @@ class RegistrationWorkflow:
         else:
             updates.append(search.REVIEW_DUE_AT.value_unset())
         workflow.upsert_search_attributes(updates)
+
+    def _details(self) -> str:
+        waiting_for = {
+            Stage.AWAITING_PHONE_CODE: "the applicant: the SMS code",
+            Stage.AWAITING_SIGNATURE: "the applicant: the e-signature",
+            Stage.AWAITING_CORRECTION: "the applicant: a corrected application",
+        }.get(self._stage)
+        if self._stage == Stage.AWAITING_REVIEW and self._plan is not None:
+            deciders = self._plan.escalation_targets if self._escalation else self._plan.reviewers
+            waiting_for = "reviewers: " + ", ".join(deciders or ["(none active)"])
+        lines = [
+            f"**Stage** `{self._stage.value}`, round {self._round}",
+            f"**Applicant** {mask_name(self._request.name)} · unit `{self._request.unit_code}`"
+            f" · role `{self._request.requested_role.value}`",
+        ]
+        if waiting_for:
+            lines.append(f"**Waiting for** {waiting_for}")
+        if self._next_reminder is not None:
+            at = self._next_reminder.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            lines.append(f"**Next reminder** {at} (UTC+8), {self._next_reminder.label}")
+        if self._escalation:
+            lines.append(f"**Escalation level** {self._escalation}")
+        if self._changed_fields:
+            lines.append(f"**Changed since last round** {', '.join(self._changed_fields)}")
+        if self._refusals and self._stage == Stage.AWAITING_CORRECTION:
+            lines.append("**To correct** " + "; ".join(r.code for r in self._refusals))
+        return "\n\n".join(lines)
 
     def _record(self, kind: str, actor: str, outcome: str) -> None:
         self._history.append(AuditEntry(at=workflow.now(), kind=kind, actor=actor, outcome=outcome))
@@ -532,9 +591,9 @@ class RegistrationWorkflow:
             summary=reminder.label,
             **ACTIVITY,
         )
-        self._record(
-            "escalation" if reminder.escalation_level else "reminder", "system", reminder.label
-        )
+        kind = "escalation" if reminder.escalation_level else "reminder"
+        self._record(kind, "system", reminder.label)
+        _count("jshr_review_reminders_sent", "review reminders and escalations sent", kind=kind)
 
     async def _send_phone_code(self) -> bool:
         self._codes_sent += 1
@@ -588,6 +647,11 @@ class RegistrationWorkflow:
             )
         if result.accepted:
             self._decision = decision
+            workflow.metric_meter().create_histogram_float(
+                "jshr_time_to_decision", "from entering review to a counted decision", "s"
+            ).record((workflow.now() - self._entered_review_at).total_seconds())
+        else:
+            _count("jshr_decisions_refused", "decisions that did not count", code=result.code)
         self._record(
             "decision" if result.accepted else "refused_decision",
             decision.reviewer_id,

@@ -1,0 +1,56 @@
+"""What every command shares: the console, settings, errors printed for people, the client."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from temporalio.client import WorkflowUpdateFailedError
+
+from activities.verification import VerificationActivities
+from config import Settings
+from starter.client import RegistrationClient
+from starter.forms import ApplicationRefused
+from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
+
+console = Console()
+T = TypeVar("T")
+
+
+def run(make: Callable[[Settings], Awaitable[T]]) -> T:
+    """Run a command's coroutine; refusals become a table and exit code 2, not a traceback."""
+    settings = Settings()
+    try:
+        return asyncio.run(make(settings))
+    except ApplicationRefused as refused:
+        print_refusals(refused)
+        raise typer.Exit(2) from None
+    except WorkflowUpdateFailedError as exc:
+        console.print(f"[red]refused:[/red] {exc.cause.message if exc.cause else exc}")
+        raise typer.Exit(2) from None
+
+
+def print_refusals(refused: ApplicationRefused) -> None:
+    table = Table("code", "fields", "原因", title="申请未通过校验 / application refused")
+    for refusal in refused.refusals:
+        table.add_row(refusal.code, ", ".join(refusal.fields), refusal.message_zh)
+    console.print(table)
+
+
+async def connect_client(settings: Settings) -> RegistrationClient:
+    from worker import connect
+
+    sessions = make_sessions(make_engine(settings.database_url))
+    documents = LocalDocumentStore(settings.document_dir)
+    return RegistrationClient(
+        await connect(settings),
+        task_queue=settings.task_queue,
+        applicant_key_secret=settings.applicant_key_secret,
+        verifier=VerificationActivities.embedded(sessions, settings),
+        documents=documents,
+    )
