@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     applicant_key_secret: str = DEV_SECRET
     phone_code_secret: str = DEV_SECRET
 
+    # Working age an applicant's ID number must show (birth date against today).
+    applicant_min_age: int = 16
+    applicant_max_age: int = 75
+
     phone_code_ttl_seconds: int = 300
     phone_code_max_attempts: int = 5
     phone_code_resend_cooldown_seconds: int = 60
@@ -66,6 +70,10 @@ class Settings(BaseSettings):
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "noreply@jshr.example.cn"
+
+    @property
+    def applicant_ages(self) -> tuple[int, int]:
+        return (self.applicant_min_age, self.applicant_max_age)
 
     def photo_limits(self) -> PhotoLimits:
         return PhotoLimits(

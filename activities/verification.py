@@ -76,7 +76,12 @@ class VerificationActivities:
         request = inp.request
         refusals = await self._check_photos(request, pending_documents or {})
         try:
-            rules.normalize_id_number(request.id_number, today=inp.at.date())
+            rules.normalize_id_number(
+                request.id_number,
+                today=inp.at.date(),
+                min_age=self._settings.applicant_min_age,
+                max_age=self._settings.applicant_max_age,
+            )
         except rules.RuleViolation as exc:
             refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
         if applicant_key(self._settings.applicant_key_secret, request.id_number) != (

@@ -97,7 +97,11 @@ def register(
 
     async def main(settings: Settings) -> str:
         application = build_request(
-            form, today=date.today(), limits=settings.photo_limits(), fit_photos=fit_photos
+            form,
+            today=date.today(),
+            limits=settings.photo_limits(),
+            ages=settings.applicant_ages,
+            fit_photos=fit_photos,
         )
         client = await connect_client(settings)
         if correct:

@@ -60,6 +60,7 @@ async def run_demo(settings: Settings) -> None:
         ),
         today=date.today(),
         limits=settings.photo_limits(),
+        ages=settings.applicant_ages,
     )
     workflow_id = await client.start(application.request, application.documents)
     console.print(

@@ -59,6 +59,7 @@ def build_request(
     today: date,
     limits: PhotoLimits = DEFAULT_PHOTO_LIMITS,
     fit_photos: bool = False,
+    ages: tuple[int, int] = (16, 75),
 ) -> Application:
     """Validate every field, check the photos and the password policy, hash the password.
 
@@ -85,7 +86,10 @@ def build_request(
             refusals.append(_from_violation(exc))
     birth: date | None = None
     try:
-        birth = rules.birth_date_of(rules.normalize_id_number(form.id_number, today=today))
+        number = rules.normalize_id_number(
+            form.id_number, today=today, min_age=ages[0], max_age=ages[1]
+        )
+        birth = rules.birth_date_of(number)
     except rules.RuleViolation as exc:
         refusals.append(_from_violation(exc))
     try:

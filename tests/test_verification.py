@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from activities.identity import IdentityAnswer, LocalIdentityProvider
 from activities.verification import VerificationActivities
-from domain.contracts import Stage
+from domain.contracts import Stage, VerificationInput
 from starter.client import RegistrationClient
 from starter.forms import ApplicationRefused, build_request
 from store.documents import LocalDocumentStore
@@ -134,3 +135,17 @@ async def test_random_bad_applications_start_nothing_and_write_nothing(app, data
     assert all(r.message_zh for r in refused.value.refusals)
     assert {model: await count(app, model) for model in before} == before
     assert sorted(os.listdir(app.settings.document_dir)) == files_before
+
+
+async def test_the_working_age_bounds_come_from_settings(app) -> None:  # type: ignore[no-untyped-def]
+    strict = app.settings.model_copy(update={"applicant_min_age": 40})
+    verification = VerificationActivities.embedded(app.sessions, strict)
+    result = await verification.check(
+        VerificationInput(
+            registration_id="r", applicant_key="k", request=request(), at=datetime.now(UTC)
+        )
+    )
+    assert "id_number.age" in [r.code for r in result.refusals]
+    with pytest.raises(ApplicationRefused) as refused:
+        build_request(form(), today=TODAY, ages=strict.applicant_ages)
+    assert [r.code for r in refused.value.refusals] == ["id_number.age"]
