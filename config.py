@@ -7,20 +7,43 @@ workflow code may import the module without reading the environment.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from domain.photos import PhotoLimits
 from domain.reminders import DEFAULT_POLICY, ReminderStep
 
+if TYPE_CHECKING:
+    from temporalio.converter import DataConverter
+
 ROOT = Path(__file__).resolve().parent
+DEV_SECRETS_FILE = ROOT / "var" / "dev-secrets.env"
 DEV_SECRET = "dev-only-secret-change-me"
+# base64 of 32 bytes: "dev-only-data-key-do-not-use-it!"
+DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktZG8tbm90LXVzZS1pdCE="
+
+
+_SECRETS = (
+    "applicant_key_secret",
+    "phone_code_secret",
+    "data_key",
+    "codec_keys",
+    "codec_server_token",
+)
 
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(
-        env_prefix="JSHR_", env_file=".env", env_ignore_empty=True, extra="ignore"
+        env_prefix="JSHR_",
+        # `make run` writes the embedded system's own keys here. Not `.env`: that file holds
+        # docker compose's production secrets, which a developer's shell must not pick up.
+        env_file=DEV_SECRETS_FILE,
+        env_ignore_empty=True,
+        extra="ignore",
+        # A refused setting must not echo its value: some are keys.
+        hide_input_in_errors=True,
     )
 
     environment: str = Field("development", description="development | test | production")
@@ -40,6 +63,8 @@ class Settings(BaseSettings):
     # Keys the HMACs of ID numbers (workflow IDs, look-ups) and of SMS codes.
     applicant_key_secret: str = DEV_SECRET
     phone_code_secret: str = DEV_SECRET
+    # AES-256-GCM key (base64 of 32 bytes) for personal data at rest, e.g. accounts' ID numbers.
+    data_key: str = DEV_DATA_KEY
 
     # Working age an applicant's ID number must show (birth date against today).
     applicant_min_age: int = 16
@@ -67,6 +92,15 @@ class Settings(BaseSettings):
     photo_min_width: int = 640
     photo_min_height: int = 400
 
+    # Payload encryption (AES-256-GCM): "id:<base64 32 bytes>,…"; the active key encrypts,
+    # every listed key decrypts, so keys rotate without losing old histories.
+    codec_keys: SecretStr | None = None
+    codec_active_key: str | None = None
+    codec_server_host: str = "127.0.0.1"
+    codec_server_port: int = 8081
+    codec_server_token: SecretStr | None = None
+    codec_allowed_origins: tuple[str, ...] = ()
+
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "noreply@jshr.example.cn"
@@ -82,10 +116,43 @@ class Settings(BaseSettings):
             min_height=self.photo_min_height,
         )
 
+    def data_converter(self) -> DataConverter:
+        """Pydantic JSON payloads, encrypted when codec keys are configured."""
+        from starter.codec import data_converter, parse_keys
+
+        keys = parse_keys(self.codec_keys.get_secret_value()) if self.codec_keys else None
+        return data_converter(keys, self.codec_active_key)
+
+    def ui_origins(self) -> tuple[str, ...]:
+        return self.codec_allowed_origins or (
+            f"http://localhost:{self.temporal_ui_port}",
+            f"http://127.0.0.1:{self.temporal_ui_port}",
+        )
+
+    def codec_endpoint(self) -> str | None:
+        """Where the Temporal UI decodes: the token is the path's first segment (the UI sends
+        no header of ours)."""
+        if not (self.codec_keys and self.codec_server_token):
+            return None
+        token = self.codec_server_token.get_secret_value()
+        return f"http://{self.codec_server_host}:{self.codec_server_port}/{token}"
+
     @model_validator(mode="after")
     def _no_default_secrets_in_production(self) -> Settings:
         if self.environment == "production":
             for name in ("applicant_key_secret", "phone_code_secret"):
                 if getattr(self, name) == DEV_SECRET:
                     raise ValueError(f"{name.upper()} must be set in production")
+            if self.data_key == DEV_DATA_KEY:
+                raise ValueError("DATA_KEY must be set in production")
+            if not (self.codec_keys and self.codec_server_token):
+                raise ValueError("CODEC_KEYS and CODEC_SERVER_TOKEN must be set in production")
+            for name in _SECRETS:
+                value = getattr(self, name)
+                if isinstance(value, SecretStr):
+                    value = value.get_secret_value()
+                if value and "change-me" in value:
+                    raise ValueError(f"{name.upper()} is still the .env.example placeholder")
+        if self.codec_keys:
+            self.data_converter()  # a malformed key list fails at start, not at first payload
         return self

@@ -12,18 +12,20 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.accounts import AccountActivities
 from activities.notifications import NotificationActivities, Notifier
+from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
 from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
 from store.db import make_engine, make_sessions
+from workflows.permission_change import PermissionChangeWorkflow
+from workflows.permission_revoke import PermissionRevokeWorkflow
 from workflows.registration import RegistrationWorkflow
 
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
@@ -58,7 +60,7 @@ def build_worker(
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[RegistrationWorkflow],
+        workflows=[RegistrationWorkflow, PermissionChangeWorkflow, PermissionRevokeWorkflow],
         workflow_runner=workflow_runner(),
         activities=[
             verification.verify_application,
@@ -72,6 +74,7 @@ def build_worker(
             review.record_audit,
             accounts.assign_role,
             notifications.notify_applicant,
+            *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         **options,
     )
@@ -89,7 +92,7 @@ async def connect(settings: Settings, *, metrics: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=pydantic_data_converter,
+        data_converter=settings.data_converter(),
         runtime=runtime,
     )
 

@@ -12,10 +12,11 @@ from temporalio.exceptions import ApplicationError
 
 from activities.notifications import Notifier
 from config import Settings
-from domain.contracts import Account, AssignRoleInput, Role
+from domain.contracts import Account, AssignRoleInput, ChangeAction, Role
 from domain.keys import keyed_hash
 from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH
 from store import models
+from store.crypto import DataCipher
 
 USERNAME_TAKEN = "UsernameTaken"
 
@@ -30,32 +31,34 @@ class AccountActivities:
         self._sessions = sessions
         self._settings = settings
         self._notifier = notifier
+        self._cipher = DataCipher(settings.data_key)
 
     @activity.defn(name="assign_role")
     async def assign_role(self, inp: AssignRoleInput) -> Account:
-        """Create the account and queue the approval notice in one transaction.
+        """Create the account, its initial grant and the approval notice in one transaction.
 
         Idempotency key: the registration ID. A retry, a killed worker or a replay finds the
-        account it made before and returns it; there is exactly one account and one notice.
+        account it made before and returns it; there is exactly one account, one grant row and
+        one notice. Two attempts at once: the loser's transaction fails on the unique keys, rolls
+        back whole, and returns the winner's account.
         """
         role = Role(inp.request.requested_role)
         notice_key = f"{inp.registration_id}/approved"
         try:
             async with self._sessions.begin() as session:
-                account = await session.scalar(
-                    select(models.Account).where(
-                        models.Account.registration_id == inp.registration_id
-                    )
-                )
+                account = await _made_by(session, inp.registration_id)
                 if account is None:
                     account = await self._create(session, inp, role, notice_key)
         except IntegrityError as exc:
-            # Someone else took the username (or bound the phone) since verification.
-            raise ApplicationError(
-                "username or phone was taken since verification",
-                type=USERNAME_TAKEN,
-                non_retryable=True,
-            ) from exc
+            async with self._sessions() as session:
+                account = await _made_by(session, inp.registration_id)
+            if account is None:
+                # Someone else took the username (or bound the phone) since verification.
+                raise ApplicationError(
+                    "username or phone was taken since verification",
+                    type=USERNAME_TAKEN,
+                    non_retryable=True,
+                ) from exc
         await self._notifier.deliver([f"{notice_key}/sms", f"{notice_key}/email"])
         return _public(account)
 
@@ -67,6 +70,7 @@ class AccountActivities:
             username=request.username,
             password_hash=request.password_hash,
             applicant_key=inp.applicant_key,
+            id_number_encrypted=self._cipher.encrypt(request.id_number, context=inp.applicant_key),
             name=request.name,
             phone=request.phone,
             email=str(request.email),
@@ -78,6 +82,18 @@ class AccountActivities:
             created_at=datetime.now(UTC),
         )
         session.add(account)
+        session.add(
+            models.GrantHistory(
+                idempotency_key=f"{inp.registration_id}/initial-grant",
+                username=request.username,
+                action=ChangeAction.GRANT.value,
+                role=role.value,
+                approved_by=[inp.approved_by] if inp.approved_by else [],
+                reason="注册审核通过",
+                source="registration",
+                at=inp.at,
+            )
+        )
         if request.invitation_code:
             invitation = await session.get(
                 models.Invitation,
@@ -100,6 +116,12 @@ class AccountActivities:
             )
         await session.flush()
         return account
+
+
+async def _made_by(session: AsyncSession, registration_id: str) -> models.Account | None:
+    return await session.scalar(
+        select(models.Account).where(models.Account.registration_id == registration_id)
+    )
 
 
 def _public(account: models.Account) -> Account:

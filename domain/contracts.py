@@ -513,3 +513,208 @@ class RegistrationOutcome(Message):
     stage: Stage
     account: Account | None = None
     refusals: list[Refusal] = []
+
+
+# --- accounts, roles and permission changes (seed step 六) -------------------------------------
+
+
+class Scope(StrEnum):
+    """How far a permission reaches: the holder's own records, their unit, or the whole system."""
+
+    OWN = "own"
+    UNIT = "unit"
+    ALL = "all"
+
+
+class PermissionStage(StrEnum):
+    CHECKING = "checking"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPLYING = "applying"
+    GRANTED = "granted"
+    REJECTED = "rejected"
+    REFUSED = "refused"
+
+
+class ChangeAction(StrEnum):
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+
+# A request ID is the client's (lower-case hex or digits): it ends the workflow ID, so no dashes.
+RequestId = Annotated[str, Field(pattern=r"^[a-z0-9]{6,40}$")]
+PermissionName = Annotated[str, Field(pattern=r"^[a-z_]{1,30}:[a-z_]{1,30}$")]
+
+
+class PermissionChangeRequest(Message):
+    """The `PermissionChangeWorkflow` input: an account holder asks for one role or one
+    permission, with a reason. Workflow ID: `permission-<username>-<request_id>`."""
+
+    request_id: RequestId
+    username: Username
+    role: Role | None = None
+    permission: PermissionName | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> PermissionChangeRequest:
+        if (self.role is None) == (self.permission is None):
+            raise PydanticCustomError(
+                "change.one_of",
+                "ask for exactly one role or one permission",
+                {"message_zh": "请申请一个角色或一项权限(二选一)"},
+            )
+        return self
+
+
+class RevokeRequest(Message):
+    """The `PermissionRevokeWorkflow` input: an admin takes a role or a permission back.
+    Workflow ID: `permission-<username>-revoke-<revocation_id>`."""
+
+    revocation_id: RequestId
+    username: Username
+    role: Role | None = None
+    permission: PermissionName | None = None
+    by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> RevokeRequest:
+        if (self.role is None) == (self.permission is None):
+            raise PydanticCustomError(
+                "change.one_of",
+                "revoke exactly one role or one permission",
+                {"message_zh": "请撤销一个角色或一项权限(二选一)"},
+            )
+        return self
+
+
+class PermissionDecision(Message):
+    """`decide` Update argument of a permission change (the shape of `ReviewDecision`)."""
+
+    decision_id: str = Field(min_length=1, max_length=64)
+    approver_id: str = Field(min_length=1, max_length=64)
+    approve: bool
+    comment: str = Field(default="", max_length=500)
+
+
+class PermissionCheckInput(Message):
+    workflow_id: str
+    request: PermissionChangeRequest
+    at: AwareDatetime
+
+
+class ApprovalPlan(Message):
+    """What checking a request found: why it is refused, or who decides and how many must agree."""
+
+    refusals: list[Refusal] = []
+    approvers: list[str] = []
+    escalation_targets: list[str] = []
+    approvals_needed: int = 1
+
+
+class AuthorizePermissionDecisionInput(Message):
+    workflow_id: str
+    request: PermissionChangeRequest
+    stage: PermissionStage
+    approvals: list[str]
+    decision: PermissionDecision
+    at: AwareDatetime
+
+
+class ApprovalReminderInput(Message):
+    workflow_id: str
+    idempotency_key: str
+    reminder: Reminder
+    recipients: list[str]
+    holder: str
+
+
+class ChangeInput(Message):
+    """Grant or revoke once per idempotency key (the workflow ID)."""
+
+    idempotency_key: str
+    action: ChangeAction
+    username: str
+    role: Role | None = None
+    permission: str | None = None
+    by: list[str]
+    reason: str = ""
+    source: str
+    at: AwareDatetime
+
+
+class ChangeResult(Message):
+    applied: bool
+    refusal: Refusal | None = None
+    account: Account | None = None
+
+
+class HolderNotice(Message):
+    """A message to an account holder (SMS and e-mail), sent once per idempotency key."""
+
+    idempotency_key: str
+    username: str
+    subject: str
+    body: str
+
+
+class PermissionStatus(Message):
+    """`status` Query of a permission change request (no personal data beyond the username)."""
+
+    stage: PermissionStage
+    username: str
+    role: Role | None = None
+    permission: str | None = None
+    approvers: list[str] = []
+    escalation_targets: list[str] = []
+    approvals: list[str] = []
+    approvals_needed: int = 1
+    next_reminder_at: datetime | None = None
+    escalation_level: int = 0
+    refusals: list[Refusal] = []
+    account: Account | None = None
+    history: list[AuditEntry] = []
+
+
+class PermissionOutcome(Message):
+    stage: PermissionStage
+    account: Account | None = None
+    refusals: list[Refusal] = []
+
+
+class PermissionView(Message):
+    """One permission an account holds, how far it reaches, and whether its role or a single
+    grant gives it."""
+
+    permission: str
+    scope: Scope
+    text_zh: str
+    source: Literal["role", "grant"]
+
+
+class GrantRecord(Message):
+    """One row of an account's grant history."""
+
+    at: datetime
+    action: ChangeAction
+    role: Role | None = None
+    permission: str | None = None
+    scope: Scope | None = None
+    approved_by: list[str] = []
+    reason: str = ""
+    source: str
+
+
+class AccountView(Message):
+    """The user center: role, permissions with their scope, and grant history (masked)."""
+
+    username: str
+    masked_name: str
+    masked_id_number: str
+    masked_phone: str
+    unit_code: str | None
+    role: Role
+    role_zh: str
+    active: bool
+    permissions: list[PermissionView]
+    grants: list[GrantRecord]

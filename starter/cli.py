@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
@@ -15,6 +16,7 @@ from config import Settings
 from domain import rules
 from domain.contracts import Role
 from domain.keys import applicant_key
+from starter.account_cli import account, permissions
 from starter.forms import ApplicationForm, build_request
 from starter.review_cli import review
 from starter.shell import connect_client, console, run
@@ -24,13 +26,16 @@ from store.models import OutboxMessage
 
 app = typer.Typer(no_args_is_help=True, help="Jiangsu health-sector HR account registration.")
 app.add_typer(review, name="review")
+app.add_typer(account, name="account")
+app.add_typer(permissions, name="permission")
 
 
 @app.command()
 def up() -> None:
     """Run the embedded system: Temporal dev server (with Web UI) and the worker. Ctrl-C stops."""
-    from starter.local import run_system
+    from starter.local import ensure_dev_secrets, run_system
 
+    ensure_dev_secrets()
     asyncio.run(run_system(Settings()))
 
 
@@ -241,6 +246,34 @@ def schema(directory: Annotated[Path, typer.Argument()] = Path("docs/schemas")) 
 
     for path in write_schemas(directory):
         console.print(str(path))
+
+
+@app.command("codec-key")
+def codec_key() -> None:
+    """Print a new random payload-encryption key (base64) for JSHR_CODEC_KEYS."""
+    from starter.codec import new_key
+
+    print(new_key())
+
+
+@app.command("codec-server")
+def codec_server() -> None:
+    """Run the codec server alone (production: beside the Temporal UI)."""
+    from starter.local import start_codec_server
+
+    async def main(settings: Settings) -> None:
+        runner = await start_codec_server(settings)
+        if runner is None:
+            raise typer.BadParameter("set JSHR_CODEC_KEYS and JSHR_CODEC_SERVER_TOKEN")
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        console.print(f"codec server on {settings.codec_server_host}:{settings.codec_server_port}")
+        await stop.wait()
+        await runner.cleanup()
+
+    run(main)
 
 
 @app.command("applicant-key")

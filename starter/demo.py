@@ -17,6 +17,7 @@ from domain.contracts import Stage
 from domain.keys import applicant_key
 from starter.client import RegistrationClient
 from starter.forms import ApplicationForm, build_request
+from starter.samples import card_jpeg
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Account, OutboxMessage
@@ -55,6 +56,8 @@ async def run_demo(settings: Settings) -> None:
             unit_name=unit_name,
             username=username,
             password=DEMO_PASSWORD,
+            id_card_front=card_jpeg("front"),
+            id_card_back=card_jpeg("back"),
             notice_version=settings.notice_version,
             consented_at=datetime.now(UTC),
         ),

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from argon2 import PasswordHasher
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain import rules
 from domain.contracts import Consent, Refusal, RegistrationRequest, Role
@@ -29,6 +29,8 @@ class ApplicationRefused(Exception):
 
 class ApplicationForm(BaseModel):
     """What the applicant typed, plaintext password included. Never leaves the client."""
+
+    model_config = ConfigDict(hide_input_in_errors=True)  # it holds the plaintext password
 
     name: str
     id_number: str

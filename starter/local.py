@@ -6,15 +6,19 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import sys
 from pathlib import Path
 
+from aiohttp import web
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
-from config import Settings
+from config import DEV_SECRETS_FILE, Settings
 from domain import search
+from starter.codec import EncryptionCodec, new_key
+from starter.codec_server import make_app, serve
 
 log = logging.getLogger("starter.local")
 
@@ -37,6 +41,7 @@ def dev_server_args(settings: Settings) -> list[str]:
         port,
         "--ui-port",
         str(settings.temporal_ui_port),
+        *(["--ui-codec-endpoint", endpoint] if (endpoint := settings.codec_endpoint()) else []),
         "--namespace",
         settings.temporal_namespace,
         "--db-filename",
@@ -75,6 +80,34 @@ async def wait_for_server(settings: Settings, timeout: float = 60) -> None:
                 await asyncio.sleep(0.5)
 
 
+def ensure_dev_secrets() -> None:
+    """The embedded system encrypts payloads too: make its own keys once, kept under var/."""
+    if DEV_SECRETS_FILE.exists():
+        return
+    DEV_SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEV_SECRETS_FILE.touch(mode=0o600)
+    DEV_SECRETS_FILE.write_text(
+        f"JSHR_CODEC_KEYS=dev1:{new_key()}\n"
+        "JSHR_CODEC_ACTIVE_KEY=dev1\n"
+        f"JSHR_CODEC_SERVER_TOKEN={secrets.token_urlsafe(24)}\n"
+    )
+    log.info("made payload-encryption keys in %s", DEV_SECRETS_FILE)
+
+
+async def start_codec_server(settings: Settings) -> web.AppRunner | None:
+    if settings.codec_server_token is None:
+        return None
+    codec = settings.data_converter().payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        return None
+    app = make_app(
+        codec,
+        token=settings.codec_server_token.get_secret_value(),
+        allowed_origins=settings.ui_origins(),
+    )
+    return await serve(app, settings.codec_server_host, settings.codec_server_port)
+
+
 async def run_system(settings: Settings) -> None:
     from store.db import make_engine, make_sessions
     from worker import build_worker, connect
@@ -88,8 +121,10 @@ async def run_system(settings: Settings) -> None:
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     engine = make_engine(settings.database_url)
+    codec_server = None
     try:
         await wait_for_server(settings)
+        codec_server = await start_codec_server(settings)
         client = await connect(settings, metrics=True)
         worker = build_worker(client, settings, make_sessions(engine))
         async with worker:
@@ -105,6 +140,8 @@ async def run_system(settings: Settings) -> None:
                 log.error("the Temporal dev server exited with %s", server.returncode)
     finally:
         await engine.dispose()
+        if codec_server is not None:
+            await codec_server.cleanup()
         if server.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(server.pid, signal.SIGTERM)

@@ -69,6 +69,8 @@ class Account(Base):
     username: Mapped[str] = mapped_column(String(32), primary_key=True)
     password_hash: Mapped[str] = mapped_column(String(200))
     applicant_key: Mapped[str] = mapped_column(String(64), unique=True)
+    # The ID number, AES-GCM under JSHR_DATA_KEY (store/crypto.py); `applicant_key` is its HMAC.
+    id_number_encrypted: Mapped[str | None] = mapped_column(Text)
     name: Mapped[str] = mapped_column(String(40))
     phone: Mapped[str] = mapped_column(String(11), unique=True)
     email: Mapped[str] = mapped_column(String(254))
@@ -144,4 +146,23 @@ class AuditEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     outcome: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class GrantHistory(Base):
+    """Every grant and revocation of a role or a single permission: what, to whom, approved by
+    whom, why. One row per idempotency key (the registration or the change workflow)."""
+
+    __tablename__ = "grant_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    idempotency_key: Mapped[str] = mapped_column(String(250), unique=True)
+    username: Mapped[str] = mapped_column(ForeignKey("accounts.username"), index=True)
+    action: Mapped[str] = mapped_column(String(10))
+    role: Mapped[str | None] = mapped_column(String(20))
+    permission: Mapped[str | None] = mapped_column(String(64))
+    scope: Mapped[str | None] = mapped_column(String(10))
+    approved_by: Mapped[list[str]] = mapped_column(JSON)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)

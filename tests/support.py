@@ -59,11 +59,13 @@ async def eventually(check: Callable[[], Awaitable[T]], timeout: float = 20) -> 
         return value
 
 
-async def reach(client: RegistrationClient, workflow_id: str, stage: Stage) -> None:
+async def reach(
+    client: RegistrationClient, workflow_id: str, stage: Stage, timeout: float = 20
+) -> None:
     async def at_stage() -> bool:
         return (await client.status(workflow_id)).stage == stage
 
-    await eventually(at_stage)
+    await eventually(at_stage, timeout)
 
 
 async def outbox(

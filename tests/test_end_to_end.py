@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import os
 import signal
@@ -15,7 +16,7 @@ from contextlib import contextmanager
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
-from temporalio.client import WorkflowFailureError
+from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
@@ -23,9 +24,10 @@ from domain.contracts import RejectionReason, Stage
 from starter.client import RegistrationClient
 from starter.demo import read_sms_code
 from starter.inbox import reviewer_inbox
+from starter.local import start_codec_server
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
-from tests.conftest import App, registration_client
+from tests.conftest import TEST_CODEC_TOKEN, App, registration_client
 from tests.support import count, eventually, reach, request
 
 pytestmark = pytest.mark.asyncio
@@ -142,12 +144,18 @@ async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-async def temporal_cli(dev_env: WorkflowEnvironment, *args: str) -> str:
+async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: str = "") -> str:
+    """The `temporal` CLI; payloads are encrypted, so it decodes through the codec server."""
     process = await asyncio.create_subprocess_exec(
         os.path.join(BIN, "temporal"),
         *args,
         "--address",
         dev_env.client.service_client.config.target_host,
+        *(
+            ["--codec-endpoint", codec, "--codec-auth", f"Bearer {TEST_CODEC_TOKEN}"]
+            if codec
+            else []
+        ),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -156,7 +164,18 @@ async def temporal_cli(dev_env: WorkflowEnvironment, *args: str) -> str:
     return out.decode()
 
 
-async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+async def codec_endpoint(app: App) -> AsyncIterator[str]:
+    settings = app.settings.model_copy(update={"codec_server_port": free_port()})
+    runner = await start_codec_server(settings)
+    assert runner is not None
+    yield f"http://127.0.0.1:{settings.codec_server_port}"
+    await runner.cleanup()
+
+
+async def test_an_integrator_needs_only_the_temporal_cli_and_json(  # type: ignore[no-untyped-def]
+    dev_env, app, e2e, codec_endpoint
+) -> None:
     """What the README shows a Java or Go integrator, run as written (JSON in, JSON out)."""
     person = APPLICANTS[3]
     workflow_id = e2e.workflow_id(person.id_number)
@@ -177,7 +196,16 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, 
 
     async def stage_is(expected: str) -> bool:
         out = await temporal_cli(
-            dev_env, "workflow", "query", "-w", workflow_id, "--name", "status", "-o", "json"
+            dev_env,
+            "workflow",
+            "query",
+            "-w",
+            workflow_id,
+            "--name",
+            "status",
+            "-o",
+            "json",
+            codec=codec_endpoint,
         )
         return json.loads(out)["queryResult"][0]["stage"] == expected
 
@@ -196,6 +224,7 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, 
         json.dumps({"code": code}),
         "-o",
         "json",
+        codec=codec_endpoint,
     )
     assert '"accepted"' in out
     await eventually(lambda: stage_is("awaiting_review"))
@@ -211,7 +240,9 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(dev_env, app, 
         "--input",
         json.dumps(decision),
     )
-    out = await temporal_cli(dev_env, "workflow", "result", "-w", workflow_id, "-o", "json")
+    out = await temporal_cli(
+        dev_env, "workflow", "result", "-w", workflow_id, "-o", "json", codec=codec_endpoint
+    )
     assert json.loads(out)["result"]["stage"] == "completed"
 
 
@@ -289,3 +320,20 @@ async def test_the_worker_exposes_prometheus_metrics(dev_env, app) -> None:  # t
         metrics = await eventually(scrape)
     assert 'stage="withdrawn"' in metrics
     assert "temporal_workflow_completed" in metrics or "temporal_request" in metrics
+
+
+async def test_the_server_stores_no_personal_data_in_clear(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+    """Read a registration's raw history without the codec: no name, ID number or phone."""
+    person = APPLICANTS[0]
+    workflow_id = await e2e.start(request(person))
+    await reach(e2e, workflow_id, Stage.AWAITING_PHONE_CODE)
+    await e2e.submit_phone_code(workflow_id, "000000")  # a wrong code: its answer is stored too
+    await e2e.withdraw(workflow_id)
+    await e2e.result(workflow_id)
+
+    plain = await Client.connect(dev_env.client.service_client.config.target_host)
+    history = await plain.get_workflow_handle(workflow_id).fetch_history()
+    raw = history.to_json().encode() + b"".join(e.SerializeToString() for e in history.events)
+    for secret in (person.name, person.id_number, person.phone, person.email):
+        assert secret.encode() not in raw
+    assert b"binary/encrypted" in raw or base64.b64encode(b"binary/encrypted") in raw

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 from temporalio.client import WorkflowHistory
-from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
+from tests.conftest import CONVERTER
 from worker import workflow_runner
 from workflows.registration import RegistrationWorkflow
 
@@ -27,7 +27,7 @@ def test_histories_cover_the_main_paths() -> None:
 async def test_replay(path: Path) -> None:
     replayer = Replayer(
         workflows=[RegistrationWorkflow],
-        data_converter=pydantic_data_converter,
+        data_converter=CONVERTER,
         workflow_runner=workflow_runner(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())

@@ -65,8 +65,10 @@ with workflow.unsafe.imports_passed_through():
     from domain.keys import applicant_key_of
     from domain.rules import mask_name
 
+# Every activity is a few database statements: a worker that died mid-activity is noticed, and
+# the activity retried elsewhere, after this timeout.
 ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=30),
+    "start_to_close_timeout": timedelta(seconds=10),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
 }
 
@@ -107,7 +109,7 @@ class RegistrationWorkflow:
     - Update `sign`: the e-signature over the application digest, where the policy asks for one.
     - Signal `review_decision` / Update `decide`: the reviewer's approval or rejection; it counts
       only once an authorization activity confirms the reviewer. The Update says why it did not.
-    - Update `nudge`: the applicant urges the reviewers; at most once per nudge interval.
+    - Update `nudge`: the applicant urges the reviewers; at most once a day.
     - Update `resubmit`: the corrected application after a rejection or failed check.
     - Signal `withdraw`: the applicant gives up; ends the registration from any waiting stage.
     - Query `status`: the stage, round, reviewers, next reminder, refusals and audit trail.

@@ -1,0 +1,409 @@
+"""Permission changes: check a request, authorize decisions, remind, apply a grant or a revocation.
+
+Everything is audited (`audit_events`, keyed by the change's workflow ID) and every grant and
+revocation is a row of `grant_history`. Each activity says its idempotency key.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio import activity
+
+from activities.notifications import Notifier
+from config import Settings
+from domain.contracts import (
+    Account,
+    ApprovalPlan,
+    ApprovalReminderInput,
+    Authorization,
+    AuthorizePermissionDecisionInput,
+    ChangeAction,
+    ChangeInput,
+    ChangeResult,
+    HolderNotice,
+    PermissionChangeRequest,
+    PermissionCheckInput,
+    PermissionStage,
+    Refusal,
+    RevokeRequest,
+    Role,
+)
+from domain.permissions import (
+    Change,
+    after,
+    check_change,
+    decision_refusal,
+    refusal,
+    request_refusals,
+    revoke_refusal,
+)
+from domain.roles import ROLE_TEXT_ZH
+from store import models
+
+log = logging.getLogger(__name__)
+
+
+class PermissionActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        notifier: Notifier,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._notifier = notifier
+
+    def methods(self) -> list[Callable[..., Any]]:
+        """The activities, bound, for the worker."""
+        return [
+            self.check_request,
+            self.authorize_decision,
+            self.remind_approvers,
+            self.apply_change,
+            self.notify_holder,
+        ]
+
+    @staticmethod
+    async def _active(session: AsyncSession, role: Role, unit_code: str | None = None) -> list[str]:
+        query = select(models.Account.username).where(
+            models.Account.active, models.Account.role == role
+        )
+        if unit_code is not None:
+            query = query.where(models.Account.unit_code == unit_code)
+        return list(await session.scalars(query.order_by(models.Account.username)))
+
+    # --- before and while a request waits ------------------------------------------------------
+
+    async def plan(self, request: PermissionChangeRequest) -> ApprovalPlan:
+        """Refusals, or who decides: the client's pre-check and the workflow's first step."""
+        refusals = check_change(request.role, request.permission)
+        if refusals:
+            return ApprovalPlan(refusals=refusals)
+        change = Change(request.role, request.permission)
+        async with self._sessions() as session:
+            holder = await session.get(models.Account, request.username)
+            refusals = request_refusals(holder, change)
+            if refusals or holder is None:
+                return ApprovalPlan(refusals=refusals)
+            system_admins = [
+                a for a in await self._active(session, Role.SYSTEM_ADMIN) if a != holder.username
+            ]
+            if change.approver_role is Role.SYSTEM_ADMIN:
+                approvers = system_admins
+            else:
+                approvers = await self._active(session, Role.UNIT_ADMIN, holder.unit_code)
+        if change.approvals_needed > 1 and len(system_admins) < change.approvals_needed:
+            return ApprovalPlan(refusals=[refusal("approval.too_few_approvers")])
+        return ApprovalPlan(
+            approvers=[a for a in approvers if a != request.username],
+            escalation_targets=system_admins,
+            approvals_needed=change.approvals_needed,
+        )
+
+    @activity.defn(name="check_permission_request")
+    async def check_request(self, inp: PermissionCheckInput) -> ApprovalPlan:
+        """Check the request against the accounts and find its approvers; audited once.
+
+        Idempotency key: `<workflow ID>/requested` (the audit row)."""
+        plan = await self.plan(inp.request)
+        async with self._sessions.begin() as session:
+            await _audit_once(
+                session,
+                subject=inp.workflow_id,
+                key=f"{inp.workflow_id}/requested",
+                kind="permission_request",
+                actor=inp.request.username,
+                outcome=plan.refusals[0].code if plan.refusals else "requested",
+                at=inp.at,
+            )
+        return plan
+
+    @activity.defn(name="authorize_permission_decision")
+    async def authorize_decision(self, inp: AuthorizePermissionDecisionInput) -> Authorization:
+        """Does this decision count? The answer, either way, goes to the audit trail.
+
+        Idempotency key: `<workflow ID>/decision/<decision ID>` (the audit row)."""
+        decision, request = inp.decision, inp.request
+        async with self._sessions.begin() as session:
+            approver = await session.get(models.Account, decision.approver_id)
+            holder = await session.get(models.Account, request.username)
+            if inp.stage != PermissionStage.AWAITING_APPROVAL:
+                refused: Refusal | None = refusal("decision.not_awaiting_approval")
+            else:
+                refused = decision_refusal(
+                    approver,
+                    holder=request.username,
+                    holder_unit=holder.unit_code if holder else None,
+                    change=Change(request.role, request.permission),
+                    approvals=inp.approvals,
+                )
+            verdict = (
+                Authorization(allowed=False, code=refused.code, message_zh=refused.message_zh)
+                if refused
+                else Authorization(allowed=True, code="ok", message_zh="审批意见已记录")
+            )
+            await _audit_once(
+                session,
+                subject=inp.workflow_id,
+                key=f"{inp.workflow_id}/decision/{decision.decision_id}",
+                kind="permission_decision" if verdict.allowed else "refused_permission_decision",
+                actor=decision.approver_id,
+                outcome=("approve" if decision.approve else "reject")
+                if verdict.allowed
+                else verdict.code,
+                at=inp.at,
+            )
+        if not verdict.allowed:
+            log.warning("permission decision refused code=%s", verdict.code)
+        return verdict
+
+    @activity.defn(name="remind_approvers")
+    async def remind_approvers(self, inp: ApprovalReminderInput) -> None:
+        """Remind the approvers (and, where the step says so, tell the holder whom to contact).
+
+        Idempotency key: `inp.idempotency_key`/recipient/channel."""
+        reminder = inp.reminder
+        keys: list[str] = []
+        async with self._sessions.begin() as session:
+            recipients = (
+                await session.scalars(
+                    select(models.Account).where(models.Account.username.in_(inp.recipients))
+                )
+            ).all()
+            text = (
+                f"【江苏卫生人力】权限变更申请 {inp.workflow_id} 等待您审批({reminder.label}),"
+                "请登录系统处理。"
+            )
+            for account in recipients:
+                for channel, address in (("sms", account.phone), ("email", account.email)):
+                    keys.append(f"{inp.idempotency_key}/{account.username}/{channel}")
+                    await self._notifier.queue(
+                        session,
+                        key=keys[-1],
+                        channel=channel,
+                        recipient=address,
+                        subject="权限审批提醒",
+                        body=text,
+                    )
+            holder = await session.get(models.Account, inp.holder)
+            if reminder.tell_applicant and holder is not None:
+                keys.append(f"{inp.idempotency_key}/holder/sms")
+                contacts = "、".join(a.name for a in recipients) or "系统管理员"
+                await self._notifier.queue(
+                    session,
+                    key=keys[-1],
+                    channel="sms",
+                    recipient=holder.phone,
+                    subject="审批进度",
+                    body=f"【江苏卫生人力】您的权限变更申请仍在审批中,可联系{contacts}催办。",
+                )
+            await _audit_once(
+                session,
+                subject=inp.workflow_id,
+                key=inp.idempotency_key,
+                kind="escalation" if reminder.escalation_level else "reminder",
+                actor="system",
+                outcome=reminder.label,
+                at=reminder.at,
+            )
+        await self._notifier.deliver(keys)
+
+    @activity.defn(name="notify_holder")
+    async def notify_holder(self, notice: HolderNotice) -> None:
+        """Tell an account holder by SMS and e-mail. Idempotency key: `notice.idempotency_key`."""
+        async with self._sessions.begin() as session:
+            holder = await session.get(models.Account, notice.username)
+            if holder is None:
+                return
+            keys = [f"{notice.idempotency_key}/sms", f"{notice.idempotency_key}/email"]
+            for key, channel, address in zip(
+                keys, ("sms", "email"), (holder.phone, holder.email), strict=True
+            ):
+                await self._notifier.queue(
+                    session,
+                    key=key,
+                    channel=channel,
+                    recipient=address,
+                    subject=notice.subject,
+                    body=notice.body,
+                )
+        await self._notifier.deliver(keys)
+
+    # --- the change itself ---------------------------------------------------------------------
+
+    async def check_revoke(self, request: RevokeRequest) -> Refusal | None:
+        """The client's pre-check of a revocation; `apply_change` decides again, authoritatively."""
+        refusals = check_change(request.role, request.permission)
+        if refusals:
+            return refusals[0]
+        async with self._sessions() as session:
+            return await self._revoke_refusal(
+                session, request.username, request.by, Change(request.role, request.permission)
+            )
+
+    async def _revoke_refusal(
+        self, session: AsyncSession, username: str, by: str, change: Change
+    ) -> Refusal | None:
+        system_admins = await session.scalar(
+            select(func.count())
+            .select_from(models.Account)
+            .where(models.Account.active, models.Account.role == Role.SYSTEM_ADMIN)
+        )
+        return revoke_refusal(
+            await session.get(models.Account, by),
+            await session.get(models.Account, username),
+            change,
+            system_admins=system_admins or 0,
+        )
+
+    @activity.defn(name="apply_permission_change")
+    async def apply_change(self, inp: ChangeInput) -> ChangeResult:
+        """Grant or revoke, with its grant-history row, audit row and the holder's notice, in one
+        transaction; the rules are checked again inside it.
+
+        Idempotency key: `inp.idempotency_key` (the workflow ID). A retry, a killed worker or
+        a replay finds the grant-history row it wrote and changes nothing more.
+        """
+        change = Change(inp.role, inp.permission)
+        notice = f"{inp.idempotency_key}/{inp.action.value}"
+        keys = [f"{notice}/sms", f"{notice}/email"]
+        try:
+            async with self._sessions.begin() as session:
+                result = await self._done(session, inp.idempotency_key)
+                if result is None:
+                    result = await self._apply(session, inp, change, notice)
+        except IntegrityError:
+            # A concurrent attempt with the same key won; its row is the result.
+            async with self._sessions() as session:
+                result = await self._done(session, inp.idempotency_key)
+            if result is None:
+                raise
+        if result.applied:
+            await self._notifier.deliver(keys)
+        return result
+
+    @staticmethod
+    async def _done(session: AsyncSession, key: str) -> ChangeResult | None:
+        row = await session.scalar(
+            select(models.GrantHistory).where(models.GrantHistory.idempotency_key == key)
+        )
+        if row is None:
+            return None
+        account = await session.get(models.Account, row.username)
+        return ChangeResult(applied=True, account=_public(account) if account else None)
+
+    async def _apply(
+        self, session: AsyncSession, inp: ChangeInput, change: Change, notice: str
+    ) -> ChangeResult:
+        holder = await session.get(models.Account, inp.username)
+        if inp.action is ChangeAction.GRANT:
+            refusals = request_refusals(holder, change)
+            refused = refusals[0] if refusals else None
+        else:
+            refused = await self._revoke_refusal(session, inp.username, inp.by[0], change)
+        kind = f"permission_{inp.action.value}"
+        if refused is not None or holder is None:
+            assert refused is not None
+            await _audit_once(
+                session,
+                subject=inp.idempotency_key,
+                key=f"{inp.idempotency_key}/refused",
+                kind=f"refused_{kind}",
+                actor=",".join(inp.by),
+                outcome=refused.code,
+                at=inp.at,
+            )
+            log.warning("%s refused code=%s", kind, refused.code)
+            return ChangeResult(applied=False, refusal=refused)
+
+        role, permissions = after(holder, change, inp.action)
+        holder.role = role.value
+        holder.permissions = permissions
+        session.add(
+            models.GrantHistory(
+                idempotency_key=inp.idempotency_key,
+                username=holder.username,
+                action=inp.action.value,
+                role=inp.role.value if inp.role else None,
+                permission=inp.permission,
+                scope=change.scope.value if change.scope else None,
+                approved_by=list(inp.by),
+                reason=inp.reason,
+                source=inp.source,
+                at=inp.at,
+            )
+        )
+        await _audit_once(
+            session,
+            subject=inp.idempotency_key,
+            key=f"{inp.idempotency_key}/applied",
+            kind=kind,
+            actor=",".join(inp.by),
+            outcome=(change.role.value if change.role else change.permission) or "",
+            at=inp.at,
+        )
+        verb = "已授予您" if inp.action is ChangeAction.GRANT else "已撤销您的"
+        body = (
+            f"【江苏卫生人力】{verb}{change.text_zh}。登录名:{holder.username},"
+            f"当前角色:{ROLE_TEXT_ZH[role]}。"
+        )
+        if inp.action is ChangeAction.REVOKE:
+            body += f"原因:{inp.reason}"
+        subject = "权限变更通知"
+        for channel, address in (("sms", holder.phone), ("email", holder.email)):
+            await self._notifier.queue(
+                session,
+                key=f"{notice}/{channel}",
+                channel=channel,
+                recipient=address,
+                subject=subject,
+                body=body,
+            )
+        await session.flush()
+        return ChangeResult(applied=True, account=_public(holder))
+
+
+async def _audit_once(
+    session: AsyncSession,
+    *,
+    subject: str,
+    key: str,
+    kind: str,
+    actor: str,
+    outcome: str,
+    at: datetime,
+) -> None:
+    """One audit row per key; `subject` (the change's workflow ID) fills `registration_id`."""
+    found = await session.scalar(
+        select(models.AuditEvent.id).where(
+            models.AuditEvent.registration_id == subject, models.AuditEvent.detail == key
+        )
+    )
+    if found is None:
+        session.add(
+            models.AuditEvent(
+                registration_id=subject,
+                kind=kind,
+                actor=actor[:64],
+                outcome=outcome[:64],
+                detail=key,
+                at=at,
+            )
+        )
+
+
+def _public(account: models.Account) -> Account:
+    return Account(
+        username=account.username,
+        role=Role(account.role),
+        unit_code=account.unit_code or "",
+        permissions=list(account.permissions),
+    )

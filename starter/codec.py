@@ -1,0 +1,155 @@
+"""Payload encryption: personal data is stored in Temporal only as AES-256-GCM ciphertext.
+
+Every payload (inputs, results, signals, updates, memos, failure messages and stack traces) goes
+through `EncryptionCodec` on the client and worker. Only the holders of the keys (the worker, the
+CLI, and the codec server that the Web UI asks to decode) can read them. Search attributes and
+workflow IDs are never encrypted, so they must not carry personal data.
+
+Key rotation: encode always uses the active key; decode accepts every listed key. Add a new key,
+make it active, and keep the old ones listed for as long as histories written with them are kept.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import os
+import re
+from collections.abc import Mapping, Sequence
+
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from temporalio.api.common.v1 import Payload
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.converter import (
+    DataConverter,
+    DefaultFailureConverterWithEncodedAttributes,
+    PayloadCodec,
+)
+
+ENCODING = b"binary/encrypted"
+KEY_ID_METADATA = "encryption-key-id"
+KEY_BYTES = 32
+NONCE_BYTES = 12
+TAG_BYTES = 16
+_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+class CodecError(ValueError):
+    """A payload that cannot be decrypted; the message never contains data or key material."""
+
+
+class UnknownKeyError(CodecError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"unknown encryption key id {key_id!r}")
+        self.key_id = key_id
+
+
+class TamperedPayloadError(CodecError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(
+            f"encrypted payload under key id {key_id!r} failed authentication "
+            "(tampered, truncated or written under a different key)"
+        )
+        self.key_id = key_id
+
+
+class EncryptionCodec(PayloadCodec):
+    """AES-256-GCM over the serialized payload; the key id is the associated data."""
+
+    def __init__(self, keys: Mapping[str, bytes], active_key_id: str) -> None:
+        if active_key_id not in keys:
+            raise ValueError(f"active encryption key id {active_key_id!r} is not among the keys")
+        for key_id, key in keys.items():
+            _check_key(key_id, key)
+        self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
+        self.active_key_id = active_key_id
+
+    @property
+    def key_ids(self) -> frozenset[str]:
+        return frozenset(self._ciphers)
+
+    async def encode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        return [self._encrypt(payload) for payload in payloads]
+
+    async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
+        # Payloads written before encryption was switched on pass through.
+        return [
+            self._decrypt(payload) if payload.metadata.get("encoding") == ENCODING else payload
+            for payload in payloads
+        ]
+
+    def _encrypt(self, payload: Payload) -> Payload:
+        key_id = self.active_key_id.encode()
+        nonce = os.urandom(NONCE_BYTES)
+        sealed = self._ciphers[self.active_key_id].encrypt(
+            nonce, payload.SerializeToString(), key_id
+        )
+        return Payload(
+            metadata={"encoding": ENCODING, KEY_ID_METADATA: key_id}, data=nonce + sealed
+        )
+
+    def _decrypt(self, payload: Payload) -> Payload:
+        raw_id = payload.metadata.get(KEY_ID_METADATA, b"")
+        key_id = raw_id.decode(errors="replace")
+        cipher = self._ciphers.get(key_id)
+        if cipher is None:
+            raise UnknownKeyError(key_id)
+        if len(payload.data) < NONCE_BYTES + TAG_BYTES:
+            raise TamperedPayloadError(key_id)
+        nonce, sealed = payload.data[:NONCE_BYTES], payload.data[NONCE_BYTES:]
+        try:
+            plain = cipher.decrypt(nonce, sealed, raw_id)
+        except InvalidTag:
+            raise TamperedPayloadError(key_id) from None
+        return Payload.FromString(plain)
+
+
+def _check_key(key_id: str, key: bytes) -> None:
+    if not _KEY_ID.fullmatch(key_id):
+        raise ValueError(f"encryption key id {key_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"encryption key {key_id!r} must be {KEY_BYTES} bytes, not {len(key)}")
+
+
+def parse_keys(spec: str) -> dict[str, bytes]:
+    """`"k2026a:<base64 of 32 bytes>,k2025b:<base64>"` → `{"k2026a": b"...", ...}`.
+
+    Errors name the entry's position or key id, never the key material.
+    """
+    keys: dict[str, bytes] = {}
+    for position, entry in enumerate(spec.split(","), start=1):
+        key_id, sep, encoded = (part.strip() for part in entry.partition(":"))
+        if not sep or not key_id or not encoded:
+            raise ValueError(f"encryption key entry {position} is not 'id:base64key'")
+        if key_id in keys:
+            raise ValueError(f"encryption key id {key_id!r} is listed twice")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise ValueError(f"encryption key {key_id!r} is not valid base64") from None
+        _check_key(key_id, key)
+        keys[key_id] = key
+    return keys
+
+
+def data_converter(keys: Mapping[str, bytes] | None, active_key_id: str | None) -> DataConverter:
+    """The project's pydantic converter; with keys, every payload and failure text encrypted."""
+    if not keys:
+        return pydantic_data_converter
+    if active_key_id is None:
+        if len(keys) != 1:
+            raise ValueError("several encryption keys are listed: name the active one")
+        (active_key_id,) = keys
+    return dataclasses.replace(
+        pydantic_data_converter,
+        payload_codec=EncryptionCodec(keys, active_key_id),
+        # Failure messages and stack traces move into an encoded payload the codec encrypts.
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+def new_key() -> str:
+    """A fresh random AES-256 key, base64, for `JSHR_CODEC_KEYS`."""
+    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()

@@ -1,0 +1,216 @@
+"""The typed client for permission changes: ask for a role or a permission, decide, revoke.
+
+Like `RegistrationClient` it takes a connected `temporalio.client.Client`. With a `checker`
+(`PermissionActivities` over the database) a refused request or revocation starts nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+
+from pydantic import ValidationError
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from activities.permissions import PermissionActivities
+from domain.contracts import (
+    ChangeResult,
+    DecisionResult,
+    PermissionChangeRequest,
+    PermissionDecision,
+    PermissionOutcome,
+    PermissionStatus,
+    Refusal,
+    RevokeRequest,
+    Role,
+)
+from domain.permissions import Change, check_change
+from starter.forms import ApplicationRefused
+from workflows.permission_change import PermissionChangeWorkflow
+from workflows.permission_revoke import PermissionRevokeWorkflow
+
+PREFIX = "permission-"
+
+
+class ChangeRefused(ApplicationRefused):
+    """The request or revocation was refused; nothing was started or changed."""
+
+
+def request_workflow_id(username: str, request_id: str) -> str:
+    return f"{PREFIX}{username}-{request_id}"
+
+
+def revoke_workflow_id(username: str, revocation_id: str) -> str:
+    return f"{PREFIX}{username}-revoke-{revocation_id}"
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+class PermissionClient:
+    def __init__(
+        self, client: Client, *, task_queue: str, checker: PermissionActivities | None = None
+    ) -> None:
+        self._client = client
+        self._task_queue = task_queue
+        self._checker = checker
+
+    async def request_change(
+        self,
+        *,
+        username: str,
+        reason: str,
+        role: str | None = None,
+        permission: str | None = None,
+        request_id: str | None = None,
+    ) -> str:
+        """Start a `PermissionChangeWorkflow` and return its workflow ID.
+
+        Raises:
+            ChangeRefused: no such role or permission, the account may not ask for it, or too
+                few approvers; nothing was started.
+        """
+        _raise_if(check_change(role, permission))
+        with _refused_if_invalid():
+            request = PermissionChangeRequest(
+                request_id=request_id or _new_id(),
+                username=username,
+                role=Role(role) if role else None,
+                permission=permission,
+                reason=reason,
+            )
+        workflow_id = request_workflow_id(request.username, request.request_id)
+        if await self._exists(workflow_id):
+            return workflow_id  # the same request ID again: the same request
+        if self._checker is not None:
+            _raise_if((await self._checker.plan(request)).refusals)
+        # The same request ID twice is the same request, running or done.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                PermissionChangeWorkflow.run,
+                request,
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"权限申请 {request.username} · "
+                + Change(request.role, request.permission).text_zh,
+            )
+        return workflow_id
+
+    async def _exists(self, workflow_id: str) -> bool:
+        try:
+            await self._client.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return True
+
+    def _handle(
+        self, workflow_id: str
+    ) -> WorkflowHandle[PermissionChangeWorkflow, PermissionOutcome]:
+        return self._client.get_workflow_handle_for(PermissionChangeWorkflow.run, workflow_id)
+
+    async def decide(
+        self,
+        workflow_id: str,
+        *,
+        approver_id: str,
+        approve: bool,
+        comment: str = "",
+        decision_id: str | None = None,
+    ) -> DecisionResult:
+        return await self._handle(workflow_id).execute_update(
+            PermissionChangeWorkflow.decide,
+            PermissionDecision(
+                decision_id=decision_id or uuid.uuid4().hex,
+                approver_id=approver_id,
+                approve=approve,
+                comment=comment,
+            ),
+        )
+
+    async def status(self, workflow_id: str) -> PermissionStatus:
+        return await self._handle(workflow_id).query(PermissionChangeWorkflow.status)
+
+    async def result(self, workflow_id: str) -> PermissionOutcome:
+        return await self._handle(workflow_id).result()
+
+    async def revoke(
+        self,
+        *,
+        username: str,
+        by: str,
+        reason: str,
+        role: str | None = None,
+        permission: str | None = None,
+        revocation_id: str | None = None,
+    ) -> ChangeResult:
+        """Revoke through a `PermissionRevokeWorkflow` and wait for it (a second or so).
+
+        Raises:
+            ChangeRefused: with the reason (code and Chinese message); nothing changed.
+        """
+        _raise_if(check_change(role, permission))
+        with _refused_if_invalid():
+            request = RevokeRequest(
+                revocation_id=revocation_id or _new_id(),
+                username=username,
+                role=Role(role) if role else None,
+                permission=permission,
+                by=by,
+                reason=reason,
+            )
+        workflow_id = revoke_workflow_id(request.username, request.revocation_id)
+        # The same revocation ID again is the same revocation: its result, not a new check.
+        if self._checker is not None and not await self._exists(workflow_id):
+            refused = await self._checker.check_revoke(request)
+            _raise_if([refused] if refused else [])
+        # The same revocation ID twice is the same revocation, running or done.
+        with contextlib.suppress(WorkflowAlreadyStartedError):
+            await self._client.start_workflow(
+                PermissionRevokeWorkflow.run,
+                request,
+                id=workflow_id,
+                task_queue=self._task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                static_summary=f"撤销 {request.username} · "
+                + Change(request.role, request.permission).text_zh,
+            )
+        handle = self._client.get_workflow_handle_for(PermissionRevokeWorkflow.run, workflow_id)
+        result = await handle.result()
+        _raise_if([result.refusal] if result.refusal else [])
+        return result
+
+
+def _raise_if(refusals: list[Refusal]) -> None:
+    if refusals:
+        raise ChangeRefused(refusals)
+
+
+@contextlib.contextmanager
+def _refused_if_invalid() -> Iterator[None]:
+    """A malformed username, reason or ID: refused with codes, like every other refusal."""
+    try:
+        yield
+    except ValidationError as exc:
+        refusals = []
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"]) or "request"
+            kind = error["type"]
+            refusals.append(
+                Refusal(
+                    code=kind if "." in kind else f"{field}.{kind}",
+                    fields=[field],
+                    message_zh=(error.get("ctx") or {}).get("message_zh") or f"{field} 填写有误",
+                    message_en=error["msg"],
+                )
+            )
+        raise ChangeRefused(refusals) from None

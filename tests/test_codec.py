@@ -1,0 +1,377 @@
+"""Payload encryption: the codec, the codec server, and what the Temporal server really stores."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from temporalio import workflow
+from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowFailureError
+from temporalio.converter import DefaultPayloadConverter
+from temporalio.exceptions import ApplicationError
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+# The worker's sandbox re-imports this module for its workflows: everything else passes through.
+with workflow.unsafe.imports_passed_through():
+    import aiohttp
+    import pytest
+    from aiohttp.test_utils import TestClient, TestServer
+    from google.protobuf import json_format
+    from pydantic import BaseModel
+
+    from starter.codec import (
+        ENCODING,
+        EncryptionCodec,
+        TamperedPayloadError,
+        UnknownKeyError,
+        data_converter,
+        new_key,
+        parse_keys,
+    )
+    from starter.codec_server import make_app, serve
+
+NAME = "张秀英"
+ID_NUMBER = "32010219900307002X"
+OLD, NEW = b"o" * 32, b"n" * 32
+TOKEN = "operator-token-1"
+UI = "http://localhost:8233"
+
+
+class Person(BaseModel):
+    name: str
+    id_number: str
+
+
+@workflow.defn
+class EchoPerson:
+    @workflow.run
+    async def run(self, person: Person) -> Person:
+        return person
+
+
+@workflow.defn
+class RefusePerson:
+    @workflow.run
+    async def run(self, person: Person) -> None:
+        raise ApplicationError(f"{person.name}({person.id_number})已有账号", non_retryable=True)
+
+
+def plain(text: str) -> Payload:
+    return DefaultPayloadConverter().to_payloads([text])[0]
+
+
+def flip_last_byte(payload: Payload) -> Payload:
+    tampered = Payload()
+    tampered.CopyFrom(payload)
+    tampered.data = payload.data[:-1] + bytes([payload.data[-1] ^ 1])
+    return tampered
+
+
+async def test_round_trip_and_metadata() -> None:
+    codec = EncryptionCodec({"k1": NEW}, "k1")
+    original = plain(NAME)
+    [encoded] = await codec.encode([original])
+    assert encoded.metadata["encoding"] == ENCODING
+    assert encoded.metadata["encryption-key-id"] == b"k1"
+    assert await codec.decode([encoded]) == [original]
+
+
+async def test_same_payload_encrypts_differently_each_time() -> None:
+    codec = EncryptionCodec({"k1": NEW}, "k1")
+    first, second = await codec.encode([plain(NAME), plain(NAME)])
+    assert first.data != second.data
+
+
+async def test_ciphertext_holds_no_plaintext() -> None:
+    codec = EncryptionCodec({"k1": NEW}, "k1")
+    [encoded] = await codec.encode([plain(f"{NAME} {ID_NUMBER}")])
+    wire = encoded.SerializeToString()
+    assert NAME.encode() not in wire
+    assert ID_NUMBER.encode() not in wire
+
+
+async def test_old_key_still_decodes_after_rotation() -> None:
+    [written] = await EncryptionCodec({"k2025": OLD}, "k2025").encode([plain(NAME)])
+    rotated = EncryptionCodec({"k2026": NEW, "k2025": OLD}, "k2026")
+    assert await rotated.decode([written]) == [plain(NAME)]
+    [rewritten] = await rotated.encode([plain(NAME)])
+    assert rewritten.metadata["encryption-key-id"] == b"k2026"
+
+
+async def test_unknown_key_id_is_a_clear_error() -> None:
+    [written] = await EncryptionCodec({"k2025": OLD}, "k2025").encode([plain(NAME)])
+    with pytest.raises(UnknownKeyError, match="unknown encryption key id 'k2025'"):
+        await EncryptionCodec({"k2026": NEW}, "k2026").decode([written])
+
+
+async def test_tampered_ciphertext_is_a_clear_error() -> None:
+    codec = EncryptionCodec({"k1": NEW}, "k1")
+    [encoded] = await codec.encode([plain(NAME)])
+    with pytest.raises(TamperedPayloadError, match="failed authentication"):
+        await codec.decode([flip_last_byte(encoded)])
+    truncated = Payload(metadata=dict(encoded.metadata), data=encoded.data[:20])
+    with pytest.raises(TamperedPayloadError):
+        await codec.decode([truncated])
+
+
+async def test_payload_cannot_move_between_key_ids() -> None:
+    """Same key material under another id: the key id is authenticated, so it fails."""
+    codec = EncryptionCodec({"a": NEW, "b": NEW}, "a")
+    [encoded] = await codec.encode([plain(NAME)])
+    encoded.metadata["encryption-key-id"] = b"b"
+    with pytest.raises(TamperedPayloadError):
+        await codec.decode([encoded])
+
+
+async def test_unencrypted_payloads_pass_through_decode() -> None:
+    codec = EncryptionCodec({"k1": NEW}, "k1")
+    assert await codec.decode([plain(NAME)]) == [plain(NAME)]
+
+
+def test_parse_keys() -> None:
+    old, new = base64.b64encode(OLD).decode(), base64.b64encode(NEW).decode()
+    assert parse_keys(f"k2026a:{new}, k2025b:{old}") == {"k2026a": NEW, "k2025b": OLD}
+    assert len(base64.b64decode(new_key())) == 32
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("", "entry 1"),
+        ("k1", "entry 1"),
+        (f"k1:{base64.b64encode(NEW).decode()},", "entry 2"),
+        (":" + base64.b64encode(NEW).decode(), "entry 1"),
+        ("k1:not base64!", "'k1' is not valid base64"),
+        (f"k1:{base64.b64encode(b'short').decode()}", "'k1' must be 32 bytes"),
+        ("bad id:" + base64.b64encode(NEW).decode(), "'bad id'"),
+        (f"k1:{base64.b64encode(NEW).decode()},k1:{base64.b64encode(OLD).decode()}", "twice"),
+    ],
+)
+def test_parse_keys_rejects(spec: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message) as caught:
+        parse_keys(spec)
+    assert base64.b64encode(NEW).decode() not in str(caught.value)
+
+
+def test_codec_refuses_an_unlisted_active_key() -> None:
+    with pytest.raises(ValueError, match="'k9'"):
+        EncryptionCodec({"k1": NEW}, "k9")
+
+
+# The codec server
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[TestClient]:
+    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
+    async with TestClient(TestServer(app)) as client:
+        yield client
+
+
+def as_json(*payloads: Payload) -> dict:
+    return json_format.MessageToDict(Payloads(payloads=payloads))
+
+
+def from_json(body: dict) -> list[Payload]:
+    return list(json_format.ParseDict(body, Payloads()).payloads)
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
+)
+async def test_server_needs_the_token(http: TestClient, headers: dict[str, str]) -> None:
+    response = await http.post("/decode", json=as_json(plain(NAME)), headers=headers)
+    assert response.status == 401
+    assert "error" in await response.json()
+
+
+@pytest.mark.parametrize("path", ["/wrong/decode", f"/{TOKEN}x/decode", "/decode/x"])
+async def test_a_wrong_token_in_the_path_is_refused(http: TestClient, path: str) -> None:
+    response = await http.post(path, json=as_json(plain(NAME)))
+    assert response.status in (401, 404)
+
+
+async def test_the_ui_endpoint_carries_the_token_in_its_path(http: TestClient) -> None:
+    encoded = await (await http.post("/encode", json=as_json(plain(NAME)), headers=AUTH)).json()
+    response = await http.post(f"/{TOKEN}/decode", json=encoded, headers={"Origin": UI})
+    assert response.status == 200
+    assert from_json(await response.json()) == [plain(NAME)]
+
+
+async def test_server_round_trip(http: TestClient) -> None:
+    response = await http.post("/encode", json=as_json(plain(NAME)), headers=AUTH)
+    assert response.status == 200
+    encoded = await response.json()
+    assert NAME not in json.dumps(encoded, ensure_ascii=False)
+    assert from_json(encoded)[0].metadata["encoding"] == ENCODING
+    response = await http.post("/decode", json=encoded, headers=AUTH)
+    assert response.status == 200
+    assert from_json(await response.json()) == [plain(NAME)]
+
+
+async def test_server_preflight_cors(http: TestClient) -> None:
+    preflight = {
+        "Origin": UI,
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
+    }
+    response = await http.options("/decode", headers=preflight)
+    assert response.status == 204
+    assert response.headers["Access-Control-Allow-Origin"] == UI
+    assert response.headers["Access-Control-Allow-Credentials"] == "true"
+    allowed = {
+        h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")
+    }
+    assert {"authorization", "content-type", "x-namespace"} <= allowed
+    assert "POST" in response.headers["Access-Control-Allow-Methods"]
+
+    response = await http.options("/decode", headers={**preflight, "Origin": "http://evil.test"})
+    assert "Access-Control-Allow-Origin" not in response.headers
+    assert "Access-Control-Allow-Credentials" not in response.headers
+
+    response = await http.post("/decode", json=as_json(plain(NAME)), headers={**AUTH, "Origin": UI})
+    assert response.headers["Access-Control-Allow-Origin"] == UI
+
+
+async def test_server_rejects_bad_payloads(http: TestClient) -> None:
+    [encoded] = await EncryptionCodec({"k1": NEW}, "k1").encode([plain(NAME)])
+    [foreign] = await EncryptionCodec({"k0": OLD}, "k0").encode([plain(NAME)])
+    for bad in (flip_last_byte(encoded), foreign):
+        response = await http.post("/decode", json=as_json(bad), headers=AUTH)
+        assert response.status == 400
+        body = await response.text()
+        assert "Traceback" not in body and base64.b64encode(NEW).decode() not in body
+        assert json.loads(body)["error"]
+    response = await http.post("/decode", data=b"not json", headers=AUTH)
+    assert response.status == 400
+
+
+async def test_serve_starts_and_stops_in_the_running_loop() -> None:
+    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
+    runner = await serve(app, "127.0.0.1", 0)
+    try:
+        host, port = runner.addresses[0][:2]
+        async with aiohttp.ClientSession() as session:
+            url = f"http://{host}:{port}/decode"
+            async with session.post(url, json=as_json(plain(NAME)), headers=AUTH) as response:
+                assert response.status == 200
+    finally:
+        await runner.cleanup()
+    with pytest.raises(aiohttp.ClientConnectionError):
+        async with aiohttp.ClientSession() as session:
+            await session.post(url, json=as_json(plain(NAME)), headers=AUTH)
+
+
+# On the real (time-skipping) Temporal server
+
+
+@pytest.fixture
+async def encrypted(time_env: WorkflowEnvironment) -> AsyncIterator[Client]:
+    """A client and worker with the codec, on the session's server; the workflows here only."""
+    keys = {"k1": NEW}
+    client = await Client.connect(
+        time_env.client.service_client.config.target_host,
+        data_converter=data_converter(keys, "k1"),
+    )
+    async with Worker(client, task_queue=TASK_QUEUE, workflows=[EchoPerson, RefusePerson]):
+        yield client
+
+
+TASK_QUEUE = f"codec-{uuid.uuid4().hex[:8]}"
+PERSON = Person(name=NAME, id_number=ID_NUMBER)
+
+
+async def raw_history(time_env: WorkflowEnvironment, workflow_id: str) -> tuple[str, bytes]:
+    """The history as stored, read by a client that has no codec."""
+    plain_client = await Client.connect(time_env.client.service_client.config.target_host)
+    history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
+    proto = History(events=history.events).SerializeToString()
+    return history.to_json(), proto
+
+
+def assert_no_pii(text: str, proto: bytes) -> None:
+    for secret in (NAME, ID_NUMBER):
+        assert secret not in text
+        assert secret.encode() not in proto
+    assert base64.b64encode(ENCODING).decode() in text  # payloads are there, encrypted
+
+
+async def test_history_holds_only_ciphertext(
+    time_env: WorkflowEnvironment, encrypted: Client
+) -> None:
+    workflow_id = f"codec-echo-{uuid.uuid4().hex}"
+    result = await encrypted.execute_workflow(
+        EchoPerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE
+    )
+    assert result == PERSON
+    assert_no_pii(*await raw_history(time_env, workflow_id))
+
+
+async def test_failure_message_is_encrypted(
+    time_env: WorkflowEnvironment, encrypted: Client
+) -> None:
+    workflow_id = f"codec-refuse-{uuid.uuid4().hex}"
+    with pytest.raises(WorkflowFailureError) as caught:
+        await encrypted.execute_workflow(
+            RefusePerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE
+        )
+    assert isinstance(caught.value.cause, ApplicationError)
+    assert NAME in caught.value.cause.message and ID_NUMBER in caught.value.cause.message
+    text, proto = await raw_history(time_env, workflow_id)
+    assert_no_pii(text, proto)
+    assert "Encoded failure" in text
+
+
+async def test_codec_server_decodes_a_stored_history(
+    time_env: WorkflowEnvironment, encrypted: Client, http: TestClient
+) -> None:
+    """What the Web UI does: send the stored payloads to /decode and read them."""
+    workflow_id = f"codec-ui-{uuid.uuid4().hex}"
+    await encrypted.execute_workflow(EchoPerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE)
+    plain_client = await Client.connect(time_env.client.service_client.config.target_host)
+    history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
+    started = history.events[0].workflow_execution_started_event_attributes
+    response = await http.post(
+        "/decode", json=json_format.MessageToDict(started.input), headers=AUTH
+    )
+    assert response.status == 200
+    [decoded] = from_json(await response.json())
+    assert json.loads(decoded.data) == PERSON.model_dump()
+
+
+async def test_temporal_cli_decodes_through_the_codec_server(
+    time_env: WorkflowEnvironment, encrypted: Client
+) -> None:
+    """A real remote-codec client: `temporal workflow show --codec-endpoint --codec-auth`."""
+    workflow_id = f"codec-cli-{uuid.uuid4().hex}"
+    await encrypted.execute_workflow(EchoPerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE)
+    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
+    runner = await serve(app, "127.0.0.1", 0)
+    try:
+        cli = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).with_name("temporal")),
+            *("workflow", "show", "--output", "json", "--workflow-id", workflow_id),
+            *("--address", time_env.client.service_client.config.target_host),
+            *("--codec-endpoint", f"http://127.0.0.1:{runner.addresses[0][1]}"),
+            *("--codec-auth", f"Bearer {TOKEN}"),
+            stdout=asyncio.subprocess.PIPE,
+        )
+        out, _ = await asyncio.wait_for(cli.communicate(), 60)
+    finally:
+        await runner.cleanup()
+    assert cli.returncode == 0
+    started = json.loads(out)["events"][0]["workflowExecutionStartedEventAttributes"]
+    [decoded] = from_json(started["input"])
+    assert decoded.metadata["encoding"] == b"json/plain"
+    assert json.loads(decoded.data) == PERSON.model_dump()
