@@ -42,4 +42,4 @@ clean:
 ## histories: re-record the replay-test histories (only when a change is meant to be incompatible)
 histories: $(STAMP)
 	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/test_registration_workflow.py \
-		-k "happy_path or rejection_loops or reminders or withdraw_while or correction_window or unit_admin"
+		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"

@@ -141,6 +141,16 @@ async def ts(time_env: WorkflowEnvironment, app: App) -> AsyncIterator[Harness]:
         await terminate_leftovers(time_env, client)
 
 
+@pytest.fixture
+async def dev(dev_env: WorkflowEnvironment, app: App) -> AsyncIterator[Harness]:
+    """A worker in this process on the real dev server (the Java test server answers some
+    rejected Updates with "not found")."""
+    client = registration_client(dev_env, app)
+    async with build_worker(dev_env.client, app.settings, app.sessions):
+        yield Harness(dev_env, app, client)
+        await terminate_leftovers(dev_env, client)
+
+
 async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClient) -> None:
     """A workflow left running without its worker would stop the test server skipping time."""
     for person in APPLICANTS:

@@ -157,7 +157,7 @@ async def test_reminders_and_escalation_fire_while_nobody_decides(ts) -> None:  
     await ts.keep_history(workflow_id, "escalation")
 
 
-async def test_rejection_loops_through_correction_to_a_second_round(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_two_rejections_loop_through_correction_and_still_complete(ts) -> None:  # type: ignore[no-untyped-def]
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     result = await ts.client.decide(
@@ -182,13 +182,32 @@ async def test_rejection_loops_through_correction_to_a_second_round(ts) -> None:
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     status = await ts.client.status(workflow_id)
     assert status.round == 2 and status.changed_fields == ["email"]
+
+    # A second rejection, a new phone number this time: the new number is verified again.
+    await ts.client.decide(
+        workflow_id,
+        reviewer_id="admin_hospital",
+        approve=False,
+        reason=RejectionReason.OTHER,
+        fields=["phone"],
+    )
+    await reach(ts.client, workflow_id, Stage.AWAITING_CORRECTION)
+    corrected = request(email="zhangsan@hospital.example.cn", phone="13700000009")
+    assert (await ts.client.resubmit(workflow_id, corrected)).round == 3
+    await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    code = await read_sms_code(ts.app.sessions, "13700000009")
+    assert (await ts.client.submit_phone_code(workflow_id, code)).outcome == "accepted"
+    await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
+    assert (await ts.client.status(workflow_id)).changed_fields == ["phone"]
+
     await ts.client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
     outcome = await ts.client.result(workflow_id)
     assert outcome.stage == Stage.COMPLETED
     async with ts.app.sessions() as session:
         account = await session.get(Account, "zhangsan1990")
     assert account is not None and account.email == "zhangsan@hospital.example.cn"
-    await ts.keep_history(workflow_id, "rejection_round")
+    assert account.phone == "13700000009"
+    await ts.keep_history(workflow_id, "two_rejection_rounds")
 
 
 async def test_final_rejection_ends_the_registration(ts) -> None:  # type: ignore[no-untyped-def]

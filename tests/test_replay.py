@@ -20,7 +20,7 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 
 def test_histories_cover_the_main_paths() -> None:
     names = {path.stem for path in HISTORIES}
-    assert {"happy_path", "rejection_round", "escalation", "withdrawal", "expiry"} <= names
+    assert {"happy_path", "two_rejection_rounds", "escalation", "withdrawal", "expiry"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
