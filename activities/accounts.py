@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.base import StoreActivities
 from activities.notifications import Notifier
 from config import Settings
 from domain.contracts import Account, AssignRoleInput, ChangeAction, Role
@@ -21,16 +22,14 @@ from store.crypto import DataCipher
 USERNAME_TAKEN = "UsernameTaken"
 
 
-class AccountActivities:
+class AccountActivities(StoreActivities):
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
         settings: Settings,
         notifier: Notifier,
     ) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._notifier = notifier
+        super().__init__(sessions, settings, notifier)
         self._cipher = DataCipher(settings.data_key)
 
     @activity.defn(name="assign_role")

@@ -13,11 +13,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.notifications import Notifier
-from config import Settings
+from activities.base import StoreActivities
 from domain.contracts import (
     Account,
     ApprovalPlan,
@@ -50,17 +49,7 @@ from store import models
 log = logging.getLogger(__name__)
 
 
-class PermissionActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        notifier: Notifier,
-    ) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._notifier = notifier
-
+class PermissionActivities(StoreActivities):
     def methods(self) -> list[Callable[..., Any]]:
         """The activities, bound, for the worker."""
         return [

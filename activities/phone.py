@@ -7,11 +7,9 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
-from activities.notifications import Notifier
-from config import Settings
+from activities.base import StoreActivities
 from domain.contracts import (
     CheckPhoneCodeInput,
     PhoneCodeOutcome,
@@ -25,17 +23,7 @@ from store.models import PhoneCode
 HOURLY_CAP = 5
 
 
-class PhoneActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        notifier: Notifier,
-    ) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._notifier = notifier
-
+class PhoneActivities(StoreActivities):
     def _code_hmac(self, registration_id: str, code: str) -> str:
         return keyed_hash(self._settings.phone_code_secret, f"{registration_id}:{code}")
 

@@ -6,11 +6,10 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
-from activities.notifications import Notifier
-from config import Settings
+from activities.base import StoreActivities
 from domain.contracts import (
     AuditInput,
     Authorization,
@@ -32,17 +31,7 @@ log = logging.getLogger(__name__)
 REMINDER_BATCH = 8
 
 
-class ReviewActivities:
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        notifier: Notifier,
-    ) -> None:
-        self._sessions = sessions
-        self._settings = settings
-        self._notifier = notifier
-
+class ReviewActivities(StoreActivities):
     @staticmethod
     async def _admins(session: AsyncSession, role: Role, unit_code: str | None = None) -> list[str]:
         query = select(Account.username).where(Account.active, Account.role == role)

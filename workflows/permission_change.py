@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.common import ACTIVITY, china_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
@@ -39,14 +40,6 @@ with workflow.unsafe.imports_passed_through():
         ReminderBatchInput,
     )
     from domain.permissions import Change, refusal
-
-# Every activity is a few database statements: a worker that died mid-activity is noticed, and
-# the activity retried elsewhere, after this timeout.
-ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
-CHINA = timezone(timedelta(hours=8))
 
 
 # An input that does not validate (say, a role that does not exist) fails the workflow at once.
@@ -249,7 +242,7 @@ class PermissionChangeWorkflow:
             lines.append("**Waiting for** " + ", ".join(deciders or ["(none active)"]))
             lines.append(f"**Approvals** {len(self._approvals)}/{self._plan.approvals_needed}")
         if self._next_reminder is not None:
-            at = self._next_reminder.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            at = china_time(self._next_reminder.at)
             lines.append(f"**Next reminder** {at} (UTC+8), {self._next_reminder.label}")
         if self._refusals:
             lines.append("**Refused** " + "; ".join(r.code for r in self._refusals))

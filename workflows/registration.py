@@ -8,11 +8,12 @@ out, then assign the role. A rejection loops back through correction to verifica
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, time, timedelta
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.common import ACTIVITY, CHINA, china_time
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -64,16 +65,6 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.keys import applicant_key_of
     from domain.rules import mask_name
-
-# Every activity is a few database statements: a worker that died mid-activity is noticed, and
-# the activity retried elsewhere, after this timeout.
-ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
-
-
-CHINA = timezone(timedelta(hours=8))
 
 
 def _china_day(instant: datetime) -> date:
@@ -524,7 +515,7 @@ class RegistrationWorkflow:
         if waiting_for:
             lines.append(f"**Waiting for** {waiting_for}")
         if self._next_reminder is not None:
-            at = self._next_reminder.at.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+            at = china_time(self._next_reminder.at)
             lines.append(f"**Next reminder** {at} (UTC+8), {self._next_reminder.label}")
         if self._escalation:
             lines.append(f"**Escalation level** {self._escalation}")

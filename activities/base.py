@@ -1,0 +1,20 @@
+"""The dependencies most activity classes own: the session factory, settings, the outbox."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from activities.notifications import Notifier
+from config import Settings
+
+
+class StoreActivities:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        settings: Settings,
+        notifier: Notifier,
+    ) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._notifier = notifier

@@ -1,0 +1,19 @@
+"""What the workflows share: activity options and China's clock (UTC+8, no daylight saving)."""
+
+from datetime import datetime, timedelta, timezone
+
+from temporalio.common import RetryPolicy
+
+# Every activity is a few database statements: a worker that died mid-activity is noticed, and
+# the activity retried elsewhere, after this timeout.
+ACTIVITY = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+
+CHINA = timezone(timedelta(hours=8))
+
+
+def china_time(instant: datetime) -> str:
+    """An instant as operators read it in the UI: `2026-10-08 09:00` (UTC+8)."""
+    return instant.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
