@@ -167,7 +167,7 @@ class ReviewActivities(StoreActivities):
 
     @activity.defn(name="record_audit")
     async def record_audit(self, inp: AuditInput) -> None:
-        """Append to the audit trail (nudges, withdrawals, resubmissions)."""
+        """Append to the audit trail what no other activity records (withdrawals)."""
         async with self._sessions.begin() as session:
             session.add(
                 AuditEvent(
