@@ -57,20 +57,16 @@ async def test_a_worker_killed_mid_step_leaves_exactly_one_of_everything(  # typ
     client = registration_client(dev_env, app)
     person = APPLICANTS[0]
     workflow_id = await client.start(request(person))
-    fault = killable_worker(dev_env, app, activity, when, tmp_path)
     if activity != "assign_role":
-        await kill_when_reached(fault, tmp_path)
+        await kill_when_reached(killable_worker(dev_env, app, activity, when, tmp_path), tmp_path)
     with worker_process(dev_env, app):
         # The killed attempt is retried once its start-to-close timeout (10 s) has passed.
         await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE, timeout=40)
         code = await read_sms_code(app.sessions, person.phone)
         await client.submit_phone_code(workflow_id, code)
         await reach(client, workflow_id, Stage.AWAITING_REVIEW)
-        if activity == "assign_role":
-            # Hand the rest to the faulty worker alone: it provisions, then dies before it can
-            # report the account to the server.
-            pass
     if activity == "assign_role":
+        # The faulty worker alone provisions, then dies before it can report the account.
         fault = killable_worker(dev_env, app, activity, when, tmp_path)
         await client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
         await kill_when_reached(fault, tmp_path)
