@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock clean histories
+.PHONY: run test lint lock clean histories bench
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,3 +43,7 @@ clean:
 histories: $(STAMP)
 	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/test_registration_workflow.py \
 		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"
+
+## bench: throughput, latency, history size and memory beside a no-op skeleton (not part of test)
+bench: $(STAMP)
+	$(PY) -m bench.run

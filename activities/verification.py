@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Mapping
 
@@ -161,7 +162,11 @@ class VerificationActivities:
             ref = getattr(request, field)
             try:
                 data = pending.get(ref) or await self._documents.get(ref)
-                photos[field] = clean_photo(data, field=field, limits=limits)
+                # Decoding and the sharpness filter are CPU work: off the event loop, which
+                # every other activity of this worker shares.
+                photos[field] = await asyncio.to_thread(
+                    clean_photo, data, field=field, limits=limits
+                )
             except FileNotFoundError:
                 refusals.append(
                     _refusal(
