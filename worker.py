@@ -76,7 +76,7 @@ def build_worker(
             notifications.notify_applicant,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
-        **options,
+        **{"max_cached_workflows": settings.worker_max_cached_workflows, **options},
     )
 
 
