@@ -1,0 +1,148 @@
+"""Where the worker process spends its CPU: per thread group over a pass (from /proc/self/task,
+cheap, always on), and for the event-loop thread a deterministic profile on its CPU clock (a
+separate, untimed pass: cProfile slows what it watches)."""
+
+from __future__ import annotations
+
+import cProfile
+import pstats
+import sysconfig
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from bench.machine import CLOCK_TICKS, cpu_seconds
+
+STDLIB = sysconfig.get_paths()["stdlib"]
+ASYNCIO = (f"{STDLIB}/asyncio/", f"{STDLIB}/selectors.py")
+
+# By the file a function lives in; the first fragment found wins.
+COMPONENTS = (
+    ("/PIL/", "photo checks (Pillow)"),
+    ("/domain/photos.py", "photo checks (Pillow)"),
+    ("/sqlalchemy/", "database (SQLAlchemy, aiosqlite)"),
+    ("/aiosqlite/", "database (SQLAlchemy, aiosqlite)"),
+    ("/pydantic", "pydantic contracts"),
+    ("/cryptography/", "encryption (payload codec, data key)"),
+    ("/starter/codec.py", "encryption (payload codec, data key)"),
+    ("/store/crypto.py", "encryption (payload codec, data key)"),
+    ("/google/protobuf/", "Temporal SDK, Python side"),
+    ("/temporalio/", "Temporal SDK, Python side"),
+    ("/phonenumbers/", "phonenumbers, e-mail validation"),
+    ("/email_validator/", "phonenumbers, e-mail validation"),
+    ("/bench/", "bench driver"),
+    ("/activities/", "activities' own code, domain rules"),
+    ("/store/", "activities' own code, domain rules"),
+    ("/domain/", "activities' own code, domain rules"),
+    ("/workflows/", "activities' own code, domain rules"),
+    ("/starter/", "activities' own code, domain rules"),
+    ("/site-packages/", "other libraries"),
+)
+
+
+def _thread_group(thread: threading.Thread | None) -> str:
+    if thread is None:
+        return "Temporal core (Rust: gRPC, state machines)"
+    if thread is threading.main_thread():
+        return "event loop (activities, payload codec, driver)"
+    if thread.name.startswith("temporal_workflow_"):
+        return "workflow activations (sandbox)"
+    if "_connection_worker_thread" in thread.name:
+        return "SQLite (aiosqlite threads)"
+    return "other Python threads"
+
+
+def _task_cpu() -> dict[int, float]:
+    cpu = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu[int(task.name)] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+    return cpu
+
+
+class ThreadCpu:
+    """CPU seconds per thread group between `start` and `stop`."""
+
+    def start(self) -> None:
+        self._before = _task_cpu()
+        self._process = cpu_seconds()
+
+    def stop(self) -> dict[str, float]:
+        after = _task_cpu()
+        by_tid = {t.native_id: t for t in threading.enumerate()}
+        groups: Counter[str] = Counter()
+        for tid, seconds in after.items():
+            groups[_thread_group(by_tid.get(tid))] += seconds - self._before.get(tid, 0.0)
+        total = cpu_seconds() - self._process
+        # Threads that ended during the pass took their counters with them.
+        groups["threads that ended"] += max(0.0, total - sum(groups.values()))
+        return {group: round(seconds, 2) for group, seconds in groups.most_common()}
+
+
+def _component(filename: str) -> str:
+    if filename.startswith(ASYNCIO):
+        return "asyncio event loop"
+    for fragment, name in COMPONENTS:
+        if fragment in filename:
+            return name
+    return "standard library"
+
+
+def _charged_to_caller(filename: str) -> bool:
+    """C functions and standard-library helpers count for whoever called them."""
+    return filename == "~" or (filename.startswith(STDLIB) and not filename.startswith(ASYNCIO))
+
+
+class EventLoopProfile:
+    """cProfile of the event-loop thread, timed by that thread's CPU clock (idle costs 0)."""
+
+    def __enter__(self) -> EventLoopProfile:
+        self._profile = cProfile.Profile(time.thread_time)
+        self._profile.enable()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._profile.disable()
+
+    def result(self, registrations: int) -> dict[str, Any]:
+        """CPU ms per registration by component and the heaviest functions."""
+        stats = pstats.Stats(self._profile).stats  # type: ignore[attr-defined]
+        components: Counter[str] = Counter()
+        functions: Counter[str] = Counter()
+        for (filename, _line, name), (_cc, _nc, own, _cum, callers) in stats.items():
+            charged = [(caller, edge[2]) for caller, edge in callers.items() if edge[2] > 0]
+            if not (_charged_to_caller(filename) and charged):
+                charged = [((filename, 0, name), own)]
+            paid = sum(weight for _, weight in charged) or 1.0
+            for (payer_file, _, payer_name), weight in charged:
+                share = own * weight / paid
+                components[_component(payer_file)] += share
+                label = f"{'/'.join(payer_file.split('/')[-2:])}:{payer_name}"
+                functions[label if payer_name == name else f"{label} → {name}"] += share
+        per = max(registrations, 1) / 1000
+        return {
+            "registrations": registrations,
+            "cpu_ms_per_registration": round(sum(components.values()) / per, 1),
+            "by_component_ms": {k: round(v / per, 1) for k, v in components.most_common()},
+            "top_functions_ms": {k: round(v / per, 1) for k, v in functions.most_common(15)},
+        }
+
+
+def photo_check_ms(rounds: int = 10) -> float:
+    """CPU time of the photo checks one verification runs (both sides, then the pair)."""
+    from domain.photos import PhotoLimits, check_pair, clean_photo
+    from tests.support import sample_documents
+
+    front, back = sample_documents().values()
+    began = time.thread_time()
+    for _ in range(rounds):
+        check_pair(
+            clean_photo(front, field="id_card_front", limits=PhotoLimits()),
+            clean_photo(back, field="id_card_back", limits=PhotoLimits()),
+        )
+    return round((time.thread_time() - began) / rounds * 1000, 1)

@@ -1,0 +1,367 @@
+"""`make bench`: throughput, latency, history size and memory of registrations.
+
+    python -m bench.run [--in-flight 20] [--total 200] [--waiting 1200] ...   (--help for all)
+
+In one run, on a fresh dev server and database (temporary directory):
+
+1. history: one happy-path registration and one with a rejection round; events and payload bytes;
+2. throughput: the skeleton and ours, each with `--in-flight` registrations going until
+   `--total` are complete (after `--warmup`), in `--rounds` chunks with the sides alternating;
+   ours/skeleton is the headline figure; then an untimed cProfile pass of each side;
+3. half load: ours again, arrivals at half of ours' measured throughput; decide → account;
+4. waiting: `--waiting` registrations brought to review and left there: process memory, the
+   reviewer's inbox, and the "new application" notice exactly once each.
+
+Writes bench/results/latest.json and latest.md, and prints the Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import faulthandler
+import gc
+import logging
+import shlex
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench import report
+from bench.driver import (
+    BoardNotices,
+    OutboxNotices,
+    Pass,
+    Registrations,
+    Skeleton,
+    Target,
+    closed_loop,
+    open_loop,
+    register,
+)
+from bench.history import happy_path, history_size, rejection_round, run_chain, time_breakdown
+from bench.machine import cpu_seconds, describe, find_dev_server, load_average, rss_mib
+from bench.profile import EventLoopProfile, ThreadCpu, photo_check_ms
+from bench.skeleton import build_skeleton_worker
+from bench.system import System, build_system, use_run_keys
+from bench.waiting import many_waiting
+from worker import build_worker
+
+BREAKDOWN_SAMPLE = 30
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.run", description=__doc__.split("\n")[0])
+    parser.add_argument(
+        "--in-flight",
+        type=int,
+        default=20,
+        help="registrations at once (from 40 up, the real worker's activities start timing out)",
+    )
+    parser.add_argument("--total", type=int, default=200, help="measured registrations per side")
+    parser.add_argument("--warmup", type=int, default=20, help="unmeasured, before each side")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=2,
+        help="the measured registrations of each side in this many chunks, sides alternating",
+    )
+    parser.add_argument(
+        "--half-load-total", type=int, default=100, help="registrations in the half-load pass"
+    )
+    parser.add_argument(
+        "--waiting",
+        type=int,
+        default=1200,
+        help="registrations left waiting for review (10000 takes ~40 min on 2 cores); 0 skips",
+    )
+    parser.add_argument("--waiting-in-flight", type=int, default=20)
+    parser.add_argument(
+        "--profile-total",
+        type=int,
+        default=30,
+        help="registrations per side in the untimed cProfile pass of the event loop; 0 skips",
+    )
+    parser.add_argument("--poll-ms", type=int, default=25, help="driver's outbox poll interval")
+    parser.add_argument("--temporal-db", choices=("file", "memory"), default="file")
+    parser.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=None,
+        help="worker option for an experiment (default: the real worker's own setting)",
+    )
+    parser.add_argument(
+        "--max-cached-workflows",
+        type=int,
+        default=None,
+        help="worker option for an experiment (default: the real worker's own setting)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=report.RESULTS / "latest",
+        help="writes <output>.json and <output>.md (experiments: bench/results/raw/<name>)",
+    )
+    return parser.parse_args(argv)
+
+
+class Meter:
+    """CPU seconds of this process (worker + driver) and of the dev server over a pass."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+
+    def read(self) -> dict[str, float]:
+        return {
+            "worker_process": cpu_seconds(),
+            "dev_server": cpu_seconds(self.server_pid) if self.server_pid else 0.0,
+        }
+
+    @staticmethod
+    def since(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+        return {key: after[key] - before[key] for key in before}
+
+
+@dataclass
+class Side:
+    """One side's measured registrations, gathered over the rounds."""
+
+    target: Target
+    run: Pass = field(default_factory=Pass)
+    cpu: Counter[str] = field(default_factory=Counter)
+    threads: Counter[str] = field(default_factory=Counter)
+    rounds: list[dict[str, Any]] = field(default_factory=list)
+
+    async def measure(self, system: System, count: int, in_flight: int, meter: Meter) -> None:
+        gc.collect()
+        load_before = load_average()
+        before = meter.read()
+        threads = ThreadCpu()
+        threads.start()
+        chunk = await closed_loop(
+            lambda a: register(self.target, a), list(system.applicants(count)), in_flight
+        )
+        self.cpu.update(Meter.since(before, meter.read()))
+        self.threads.update(threads.stop())
+        self.run.traces += chunk.traces
+        self.run.wall += chunk.wall
+        self.rounds.append(
+            {
+                "completed": len(chunk.ok),
+                "wall_s": round(chunk.wall, 2),
+                "throughput_per_s": round(len(chunk.ok) / chunk.wall, 2) if chunk.wall else 0.0,
+                "load_average": {"before": load_before, "after": load_average()},
+            }
+        )
+        log(
+            f"{self.target.name}: {len(chunk.ok)}/{count} in {chunk.wall:.1f} s = "
+            f"{self.rounds[-1]['throughput_per_s']}/s, errors {len(chunk.errors)}"
+        )
+
+    def summary(self) -> dict[str, Any]:
+        summary = report.summarize(self.run, dict(self.cpu))
+        summary["worker_process_cpu_by_thread_s"] = {
+            group: round(seconds, 2) for group, seconds in self.threads.most_common()
+        }
+        summary["rounds"] = self.rounds
+        return summary
+
+
+async def throughput(
+    sides: tuple[Side, Side], system: System, args: argparse.Namespace, meter: Meter
+) -> None:
+    """Warm both up, then alternate them in ABBA order (A B, B A, A B, …), so that a change in
+    the machine's background load during the run falls on both sides alike."""
+    for side in sides:
+        await closed_loop(
+            lambda a, t=side.target: register(t, a),
+            list(system.applicants(args.warmup)),
+            args.in_flight,
+        )
+    rounds = max(1, args.rounds)
+    chunks = [args.total // rounds + (i < args.total % rounds) for i in range(rounds)]
+    for i, count in enumerate(chunks):
+        for side in sides if i % 2 == 0 else reversed(sides):
+            await side.measure(system, count, args.in_flight, meter)
+
+
+async def sample_histories(client: Any, run: Pass) -> list[Any]:
+    histories = []
+    for trace in run.ok[:BREAKDOWN_SAMPLE]:
+        histories += await run_chain(client, trace.workflow_id)
+    return histories
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+async def bench(args: argparse.Namespace) -> dict[str, Any]:
+    results: dict[str, Any] = {
+        "command": " ".join(["python -m bench.run", shlex.join(sys.argv[1:])]).strip(),
+        "machine": describe(),
+        "load_average": {"start": load_average()},
+        "parameters": {
+            "in_flight": args.in_flight,
+            "total": args.total,
+            "warmup": args.warmup,
+            "rounds": args.rounds,
+            "half_load_total": args.half_load_total,
+            "waiting": args.waiting,
+            "waiting_in_flight": args.waiting_in_flight,
+            "poll_ms": args.poll_ms,
+            "profile_total": args.profile_total,
+            "temporal_db": args.temporal_db,
+            "max_concurrent_activities": args.max_concurrent_activities,
+            "max_cached_workflows": args.max_cached_workflows,
+        },
+    }
+    began = time.perf_counter()
+    use_run_keys()
+    with tempfile.TemporaryDirectory(prefix="jshr-bench-") as workdir:
+        needed = (
+            2
+            + 2 * (args.warmup + args.total + args.profile_total)
+            + args.half_load_total
+            + args.waiting
+        )
+        log(f"building the system in {workdir} ({needed} invented applicants)")
+        system = await build_system(
+            Path(workdir), applicants=needed, in_memory=args.temporal_db == "memory"
+        )
+        client = system.env.client
+        port = client.service_client.config.target_host.rsplit(":", 1)[1]
+        meter = Meter(find_dev_server(port))
+        board: list[tuple[str, str, str]] = []
+        options = {}
+        if args.max_concurrent_activities:
+            options["max_concurrent_activities"] = args.max_concurrent_activities
+        if args.max_cached_workflows is not None:
+            options["max_cached_workflows"] = args.max_cached_workflows
+        worker = build_worker(client, system.settings, system.sessions, **options)
+        skeleton_queue = f"bench-skeleton-{uuid.uuid4().hex[:8]}"
+        poll = args.poll_ms / 1000
+        try:
+            async with (
+                worker,
+                build_skeleton_worker(client, skeleton_queue, board),
+                OutboxNotices(system.database, poll) as outbox,
+                BoardNotices(board, poll) as notices,
+            ):
+                ours = Registrations(system, outbox)
+                skeleton = Skeleton(client, skeleton_queue, notices)
+                results.update(await _phases(args, system, ours, skeleton, meter, worker))
+        finally:
+            await system.engine.dispose()
+            await system.env.shutdown()
+    results["load_average"]["end"] = load_average()
+    results["duration_s"] = round(time.perf_counter() - began, 1)
+    results["targets"] = report.targets(results)
+    return results
+
+
+async def _phases(
+    args: argparse.Namespace,
+    system: System,
+    ours: Registrations,
+    skeleton: Skeleton,
+    meter: Meter,
+    worker: Any,
+) -> dict[str, Any]:
+    client = system.env.client
+    out: dict[str, Any] = {}
+
+    out["photo_check_cpu_ms"] = photo_check_ms()
+    log("history: one happy path, one rejection round")
+    happy_id, _ = await happy_path(ours)
+    rejected_id = await rejection_round(ours)
+    out["history"] = {
+        "happy_path": history_size(await run_chain(client, happy_id)),
+        "rejection_round": history_size(await run_chain(client, rejected_id)),
+    }
+
+    log(
+        f"throughput: {args.total} per side, {args.in_flight} in flight, "
+        f"{args.rounds} alternating rounds"
+    )
+    skeleton_side, ours_side = Side(skeleton), Side(ours)
+    await throughput((skeleton_side, ours_side), system, args, meter)
+    skeleton_run, ours_run = skeleton_side.run, ours_side.run
+    ours_summary, skeleton_summary = ours_side.summary(), skeleton_side.summary()
+    for name, summary in (("skeleton", skeleton_summary), ("ours", ours_summary)):
+        log(
+            f"{name}: {summary['completed']}/{summary['registrations']} = "
+            f"{summary['throughput_per_s']}/s, p50 {summary['latency_total'].get('p50_ms')} ms, "
+            f"p99 {summary['latency_total'].get('p99_ms')} ms"
+        )
+    ratio = (
+        ours_summary["throughput_per_s"] / skeleton_summary["throughput_per_s"]
+        if skeleton_summary["throughput_per_s"]
+        else 0.0
+    )
+    out["throughput"] = {"ours": ours_summary, "skeleton": skeleton_summary, "ratio": ratio}
+    skeleton_histories = await sample_histories(client, skeleton_run)
+    out["history"]["skeleton"] = history_size(skeleton_histories[:1])
+    out["breakdown"] = {
+        "sampled": min(BREAKDOWN_SAMPLE, len(ours_run.ok), len(skeleton_run.ok)),
+        "ours": time_breakdown(await sample_histories(client, ours_run)),
+        "skeleton": time_breakdown(skeleton_histories),
+    }
+
+    if args.profile_total:
+        log(f"profile: {args.profile_total} per side under cProfile (untimed)")
+        for target, summary in ((skeleton, skeleton_summary), (ours, ours_summary)):
+            with EventLoopProfile() as profile:
+                profiled = await closed_loop(
+                    lambda a, t=target: register(t, a),
+                    list(system.applicants(args.profile_total)),
+                    args.in_flight,
+                )
+            summary["event_loop_profile"] = profile.result(len(profiled.ok))
+
+    rate = ours_summary["throughput_per_s"] / 2
+    log(f"half load: {args.half_load_total} arriving at {rate:.2f}/s")
+    half = await open_loop(
+        lambda a: register(ours, a), list(system.applicants(args.half_load_total)), rate
+    )
+    out["half_load"] = {
+        "rate_per_s": round(rate, 2),
+        "registrations": len(half.traces),
+        "errors": len(half.errors),
+        "error_samples": sorted(set(half.errors))[:5],
+        "wall_s": round(half.wall, 1),
+        "decide_to_account": report.percentiles([t.decision_to_account for t in half.ok]),
+        "total": report.percentiles([t.total for t in half.ok]),
+    }
+    log(f"half load: decide → account {out['half_load']['decide_to_account']}")
+
+    if args.waiting:
+        log(f"waiting: {args.waiting} registrations to review, {args.waiting_in_flight} in flight")
+        out["waiting"] = await many_waiting(
+            ours, args.waiting, args.waiting_in_flight, worker.config()["max_cached_workflows"]
+        )
+        out["waiting"]["dev_server_rss_mib"] = (
+            rss_mib(meter.server_pid) if meter.server_pid else 0.0
+        )
+        log(f"waiting: {out['waiting']}")
+    return out
+
+
+def main() -> None:
+    args = parse_args(sys.argv[1:])
+    # `kill -USR1 <pid>` prints every thread's stack: what a long run is waiting for.
+    faulthandler.register(signal.SIGUSR1)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    results = asyncio.run(bench(args))
+    text = report.write(results, args.output.with_suffix(""))
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

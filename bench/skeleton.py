@@ -1,0 +1,151 @@
+"""The skeleton: a workflow of the registration's happy-path shape whose steps do nothing.
+
+Same number of activities (7: verify, send code, check code inside the code Update, plan review,
+new-application reminder, authorize inside the decision Update, assign role), timers (2: the phone
+step's expiry and the first review reminder, both cancelled by the Update that satisfies them),
+Updates (2: `submit_phone_code` with a stage validator, `decide`) and Signals (`review_decision`,
+`withdraw`, defined but unused on the happy path, as in the real workflow). What it lacks is
+exactly what the benchmark weighs: the activities' database work and photo checks, the pydantic
+contracts, the search-attribute upserts and current details.
+
+The only thing two of the activities do is post a notice on an in-memory board, the skeleton's
+stand-in for the outbox, so that the same driver can wait for "the SMS went out" and "the
+reviewer was told" in the same way, at the same poll interval.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from temporalio import activity, workflow
+from temporalio.client import Client
+from temporalio.common import RetryPolicy
+from temporalio.worker import Worker
+
+ACTIVITY = {
+    "start_to_close_timeout": timedelta(seconds=10),
+    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+}
+SKELETON_CODE = "000000"
+
+
+class SkeletonActivities:
+    """No-op activities. `board` collects (workflow ID, kind, value) notices for the driver."""
+
+    def __init__(self, board: list[tuple[str, str, str]]) -> None:
+        self._board = board
+
+    @activity.defn(name="skeleton_verify")
+    async def verify(self) -> None:
+        pass
+
+    @activity.defn(name="skeleton_send_code")
+    async def send_code(self) -> None:
+        self._board.append((activity.info().workflow_id, "code", SKELETON_CODE))
+
+    @activity.defn(name="skeleton_check_code")
+    async def check_code(self) -> None:
+        pass
+
+    @activity.defn(name="skeleton_plan_review")
+    async def plan_review(self) -> None:
+        pass
+
+    @activity.defn(name="skeleton_send_reminder")
+    async def send_reminder(self) -> None:
+        self._board.append((activity.info().workflow_id, "review-1", ""))
+
+    @activity.defn(name="skeleton_authorize")
+    async def authorize(self) -> None:
+        pass
+
+    @activity.defn(name="skeleton_assign_role")
+    async def assign_role(self) -> None:
+        pass
+
+    def methods(self) -> list[object]:
+        return [
+            self.verify,
+            self.send_code,
+            self.check_code,
+            self.plan_review,
+            self.send_reminder,
+            self.authorize,
+            self.assign_role,
+        ]
+
+
+@workflow.defn
+class SkeletonWorkflow:
+    """Start → verify → code → review → decide → account, with nothing inside the steps."""
+
+    def __init__(self) -> None:
+        self._stage = "verifying"
+        self._phone_verified = False
+        self._approved: bool | None = None
+        self._withdrawn = False
+
+    @workflow.run
+    async def run(self, applicant: str) -> str:
+        await workflow.execute_activity_method(SkeletonActivities.verify, **ACTIVITY)
+        await workflow.execute_activity_method(SkeletonActivities.send_code, **ACTIVITY)
+        self._stage = "awaiting_phone_code"
+        await workflow.wait_condition(
+            lambda: self._phone_verified or self._withdrawn, timeout=timedelta(hours=24)
+        )
+        await workflow.execute_activity_method(SkeletonActivities.plan_review, **ACTIVITY)
+        self._stage = "awaiting_review"
+        await workflow.execute_activity_method(SkeletonActivities.send_reminder, **ACTIVITY)
+        await workflow.wait_condition(
+            lambda: self._approved is not None or self._withdrawn, timeout=timedelta(days=1)
+        )
+        self._stage = "assigning_role"
+        await workflow.execute_activity_method(SkeletonActivities.assign_role, **ACTIVITY)
+        self._stage = "completed"
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._stage
+
+    @workflow.update
+    async def submit_phone_code(self, code: str) -> bool:
+        await workflow.execute_activity_method(SkeletonActivities.check_code, **ACTIVITY)
+        self._phone_verified = code == SKELETON_CODE
+        return self._phone_verified
+
+    @submit_phone_code.validator
+    def _validate_submit_phone_code(self, code: str) -> None:
+        if self._stage != "awaiting_phone_code":
+            raise ValueError(f"registration is {self._stage}, not awaiting_phone_code")
+
+    @workflow.update
+    async def decide(self, approve: bool) -> bool:
+        await workflow.execute_activity_method(SkeletonActivities.authorize, **ACTIVITY)
+        self._approved = approve
+        return True
+
+    @workflow.signal
+    async def review_decision(self, approve: bool) -> None:
+        await workflow.execute_activity_method(SkeletonActivities.authorize, **ACTIVITY)
+        self._approved = approve
+
+    @workflow.signal
+    def withdraw(self) -> None:
+        self._withdrawn = True
+
+    @workflow.query
+    def status(self) -> str:
+        return self._stage
+
+
+def build_skeleton_worker(
+    client: Client, task_queue: str, board: list[tuple[str, str, str]]
+) -> Worker:
+    """The skeleton on its own task queue, with the real worker's sandboxed runner."""
+    from worker import workflow_runner
+
+    return Worker(
+        client,
+        task_queue=task_queue,
+        workflows=[SkeletonWorkflow],
+        workflow_runner=workflow_runner(),
+        activities=SkeletonActivities(board).methods(),
+    )
