@@ -199,6 +199,11 @@ class PermissionChangeWorkflow:
         self._publish()
         return result
 
+    @decide.validator
+    def _validate_decide(self, decision: PermissionDecision) -> None:
+        if decision is None:  # JSON null is not decoded into the model
+            raise ValueError("a decision is required")
+
     @workflow.query
     def status(self) -> PermissionStatus:
         return PermissionStatus(

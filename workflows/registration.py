@@ -333,6 +333,8 @@ class RegistrationWorkflow:
     @submit_phone_code.validator
     def _validate_submit_phone_code(self, answer: PhoneCodeAnswer) -> None:
         self._require_stage(Stage.AWAITING_PHONE_CODE)
+        if answer is None:  # JSON null is not decoded into the model
+            raise ValueError("a code is required")
 
     @workflow.update
     async def resend_phone_code(self) -> ResendResult:
@@ -370,11 +372,19 @@ class RegistrationWorkflow:
 
     @workflow.signal
     async def review_decision(self, decision: ReviewDecision) -> None:
+        if decision is None:  # a JSON null reaches the handler undecoded: drop it
+            workflow.logger.warning("review_decision without a payload dropped")
+            return
         await self._apply_decision(decision)
 
     @workflow.update
     async def decide(self, decision: ReviewDecision) -> DecisionResult:
         return await self._apply_decision(decision)
+
+    @decide.validator
+    def _validate_decide(self, decision: ReviewDecision) -> None:
+        if decision is None:
+            raise ValueError("a decision is required")
 
     @workflow.update
     async def nudge(self) -> NudgeResult:
@@ -417,6 +427,9 @@ class RegistrationWorkflow:
 
     @workflow.signal
     def withdraw(self, withdrawal: Withdrawal) -> None:
+        if withdrawal is None:  # a JSON null reaches the handler undecoded: drop it
+            workflow.logger.warning("withdraw without a payload dropped")
+            return
         if self._stage in (Stage.ASSIGNING_ROLE, Stage.COMPLETED) or self._withdrawn:
             workflow.logger.info("withdraw ignored in stage %s", self._stage.value)
             return
