@@ -37,6 +37,8 @@ class PhoneActivities(StoreActivities):
         settings = self._settings
         async with self._sessions.begin() as session:
             if await session.get(PhoneCode, inp.idempotency_key) is not None:
+                # A retry: the code and its SMS were committed; make sure the SMS went out.
+                await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
                 return SendPhoneCodeResult(sent=True)
             recent = (
                 await session.scalars(

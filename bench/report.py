@@ -457,11 +457,17 @@ def _errors(r: dict[str, Any]) -> list[str]:
     phases = {
         "throughput, ours": r["throughput"]["ours"],
         "throughput, skeleton": r["throughput"]["skeleton"],
+        "profile pass, ours": r["throughput"]["ours"].get("event_loop_profile", {}),
+        "profile pass, skeleton": r["throughput"]["skeleton"].get("event_loop_profile", {}),
         "half load": r["half_load"],
         "waiting": r.get("waiting") or {},
     }
     found = [
-        (phase, data.get("error_count", data.get("errors", 0)), data.get("error_samples", []))
+        (
+            phase,
+            data.get("error_count", data.get("errors", len(data.get("error_samples", [])))),
+            data.get("error_samples", []),
+        )
         for phase, data in phases.items()
         if data.get("error_samples")
     ]

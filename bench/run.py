@@ -29,6 +29,7 @@ import tempfile
 import time
 import uuid
 from collections import Counter
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -324,6 +325,7 @@ async def _phases(
                     args.in_flight,
                 )
             summary["event_loop_profile"] = profile.result(len(profiled.ok))
+            summary["event_loop_profile"]["error_samples"] = sorted(set(profiled.errors))[:5]
 
     rate = ours_summary["throughput_per_s"] / 2
     log(f"half load: {args.half_load_total} arriving at {rate:.2f}/s")
@@ -353,12 +355,25 @@ async def _phases(
     return out
 
 
+async def _interruptible(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:
+    """SIGTERM cancels the run, so that the `finally` blocks stop the dev server (a process of
+    its own, which would outlive us) and remove the temporary directory."""
+    task = asyncio.current_task()
+    assert task is not None
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
+    return await work
+
+
 def main() -> None:
     args = parse_args(sys.argv[1:])
     # `kill -USR1 <pid>` prints every thread's stack: what a long run is waiting for.
     faulthandler.register(signal.SIGUSR1)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    results = asyncio.run(bench(args))
+    try:
+        results = asyncio.run(_interruptible(bench(args)))
+    except asyncio.CancelledError:
+        log("terminated: the dev server and the temporary directory were cleaned up")
+        sys.exit(128 + signal.SIGTERM)
     text = report.write(results, args.output.with_suffix(""))
     print(text)
 
