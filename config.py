@@ -121,7 +121,7 @@ class Settings(BaseSettings):
 
     def data_converter(self) -> DataConverter:
         """Pydantic JSON payloads, encrypted when codec keys are configured."""
-        from starter.codec import data_converter, parse_keys
+        from plumbing.codec import data_converter, parse_keys
 
         keys = parse_keys(self.codec_keys.get_secret_value()) if self.codec_keys else None
         return data_converter(keys, self.codec_active_key)

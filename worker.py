@@ -12,7 +12,6 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client
-from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
@@ -23,6 +22,7 @@ from activities.phone import PhoneActivities
 from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
+from plumbing.connect import connect
 from store.db import make_engine, make_sessions
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
@@ -77,23 +77,6 @@ def build_worker(
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         **{"max_cached_workflows": settings.worker_max_cached_workflows, **options},
-    )
-
-
-async def connect(settings: Settings, *, metrics: bool = False) -> Client:
-    """A client with our data converter; with `metrics`, the worker's Prometheus endpoint."""
-    runtime = None
-    if metrics and settings.metrics_port:
-        runtime = Runtime(
-            telemetry=TelemetryConfig(
-                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
-            )
-        )
-    return await Client.connect(
-        settings.temporal_address,
-        namespace=settings.temporal_namespace,
-        data_converter=settings.data_converter(),
-        runtime=runtime,
     )
 
 

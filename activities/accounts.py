@@ -13,9 +13,11 @@ from temporalio.exceptions import ApplicationError
 from activities.base import StoreActivities
 from activities.notifications import Notifier
 from config import Settings
-from domain.contracts import Account, AssignRoleInput, ChangeAction, Role
+from domain.contracts.base import Account
+from domain.contracts.internal import AssignRoleInput
+from domain.contracts.permissions import ChangeAction
 from domain.keys import keyed_hash
-from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH
+from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
 from store import models
 from store.crypto import DataCipher
 

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config import Settings
-from domain.contracts import ApplicantNotice
+from domain.contracts.internal import ApplicantNotice
 from domain.rules import mask_phone
 from store.models import OutboxMessage
 

@@ -11,45 +11,46 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StoreActivities
-from domain.contracts import (
-    Account,
+from domain.contracts.base import Account, Refusal
+from domain.contracts.internal import (
     ApprovalPlan,
     ApprovalReminderInput,
     Authorization,
     AuthorizePermissionDecisionInput,
-    ChangeAction,
     ChangeInput,
     ChangeResult,
     HolderNotice,
-    PermissionChangeRequest,
     PermissionCheckInput,
+)
+from domain.contracts.permissions import (
+    ChangeAction,
     PermissionStage,
-    Refusal,
-    RevokeRequest,
-    Role,
 )
 from domain.permissions import (
     Change,
     after,
-    check_change,
     decision_refusal,
     refusal,
     request_refusals,
-    revoke_refusal,
 )
-from domain.roles import ROLE_TEXT_ZH
+from domain.roles import ROLE_TEXT_ZH, Role
 from store import models
+from store.permission_checks import PermissionChecks
 
 log = logging.getLogger(__name__)
 
 
 class PermissionActivities(StoreActivities):
+    @property
+    def _checks(self) -> PermissionChecks:
+        return PermissionChecks(self._sessions)
+
     def methods(self) -> list[Callable[..., Any]]:
         """The activities, bound, for the worker."""
         return [
@@ -60,49 +61,14 @@ class PermissionActivities(StoreActivities):
             self.notify_holder,
         ]
 
-    @staticmethod
-    async def _active(session: AsyncSession, role: Role, unit_code: str | None = None) -> list[str]:
-        query = select(models.Account.username).where(
-            models.Account.active, models.Account.role == role
-        )
-        if unit_code is not None:
-            query = query.where(models.Account.unit_code == unit_code)
-        return list(await session.scalars(query.order_by(models.Account.username)))
-
     # --- before and while a request waits ------------------------------------------------------
-
-    async def plan(self, request: PermissionChangeRequest) -> ApprovalPlan:
-        """Refusals, or who decides: the client's pre-check and the workflow's first step."""
-        refusals = check_change(request.role, request.permission)
-        if refusals:
-            return ApprovalPlan(refusals=refusals)
-        change = Change(request.role, request.permission)
-        async with self._sessions() as session:
-            holder = await session.get(models.Account, request.username)
-            refusals = request_refusals(holder, change)
-            if refusals or holder is None:
-                return ApprovalPlan(refusals=refusals)
-            system_admins = [
-                a for a in await self._active(session, Role.SYSTEM_ADMIN) if a != holder.username
-            ]
-            if change.approver_role is Role.SYSTEM_ADMIN:
-                approvers = system_admins
-            else:
-                approvers = await self._active(session, Role.UNIT_ADMIN, holder.unit_code)
-        if change.approvals_needed > 1 and len(system_admins) < change.approvals_needed:
-            return ApprovalPlan(refusals=[refusal("approval.too_few_approvers")])
-        return ApprovalPlan(
-            approvers=[a for a in approvers if a != request.username],
-            escalation_targets=system_admins,
-            approvals_needed=change.approvals_needed,
-        )
 
     @activity.defn(name="check_permission_request")
     async def check_request(self, inp: PermissionCheckInput) -> ApprovalPlan:
         """Check the request against the accounts and find its approvers; audited once.
 
         Idempotency key: `<workflow ID>/requested` (the audit row)."""
-        plan = await self.plan(inp.request)
+        plan = await self._checks.plan(inp.request)
         async with self._sessions.begin() as session:
             await _audit_once(
                 session,
@@ -228,31 +194,6 @@ class PermissionActivities(StoreActivities):
 
     # --- the change itself ---------------------------------------------------------------------
 
-    async def check_revoke(self, request: RevokeRequest) -> Refusal | None:
-        """The client's pre-check of a revocation; `apply_change` decides again, authoritatively."""
-        refusals = check_change(request.role, request.permission)
-        if refusals:
-            return refusals[0]
-        async with self._sessions() as session:
-            return await self._revoke_refusal(
-                session, request.username, request.by, Change(request.role, request.permission)
-            )
-
-    async def _revoke_refusal(
-        self, session: AsyncSession, username: str, by: str, change: Change
-    ) -> Refusal | None:
-        system_admins = await session.scalar(
-            select(func.count())
-            .select_from(models.Account)
-            .where(models.Account.active, models.Account.role == Role.SYSTEM_ADMIN)
-        )
-        return revoke_refusal(
-            await session.get(models.Account, by),
-            await session.get(models.Account, username),
-            change,
-            system_admins=system_admins or 0,
-        )
-
     @activity.defn(name="apply_permission_change")
     async def apply_change(self, inp: ChangeInput) -> ChangeResult:
         """Grant or revoke, with its grant-history row, audit row and the holder's notice, in one
@@ -297,7 +238,7 @@ class PermissionActivities(StoreActivities):
             refusals = request_refusals(holder, change)
             refused = refusals[0] if refusals else None
         else:
-            refused = await self._revoke_refusal(session, inp.username, inp.by[0], change)
+            refused = await self._checks.revoke_refusal(session, inp.username, inp.by[0], change)
         kind = f"permission_{inp.action.value}"
         if refused is not None or holder is None:
             assert refused is not None

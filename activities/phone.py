@@ -10,13 +10,8 @@ from sqlalchemy import select, update
 from temporalio import activity
 
 from activities.base import StoreActivities
-from domain.contracts import (
-    CheckPhoneCodeInput,
-    PhoneCodeOutcome,
-    PhoneCodeResult,
-    SendPhoneCodeInput,
-    SendPhoneCodeResult,
-)
+from domain.contracts.internal import CheckPhoneCodeInput, SendPhoneCodeInput, SendPhoneCodeResult
+from domain.contracts.registration import PhoneCodeOutcome, PhoneCodeResult
 from domain.keys import keyed_hash
 from store.models import PhoneCode
 

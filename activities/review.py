@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StoreActivities
-from domain.contracts import (
+from domain.contracts.internal import (
     AuditInput,
     Authorization,
     AuthorizeDecisionInput,
@@ -19,10 +19,16 @@ from domain.contracts import (
     ReminderInput,
     ReviewPlan,
     ReviewPlanInput,
-    Role,
-    Stage,
 )
+from domain.contracts.registration import Stage
 from domain.reminders import place_reminders, reminder_steps
+from domain.review_rule import (
+    ReviewTarget,
+    responsible_reviewers,
+    review_reach,
+    review_refusal,
+)
+from domain.roles import Role
 from domain.workdays import WorkdayCalendar, load_overrides
 from store.models import Account, AuditEvent
 
@@ -33,17 +39,12 @@ REMINDER_BATCH = 8
 
 class ReviewActivities(StoreActivities):
     @staticmethod
-    async def _admins(session: AsyncSession, role: Role, unit_code: str | None = None) -> list[str]:
-        query = select(Account.username).where(Account.active, Account.role == role)
-        if unit_code is not None:
-            query = query.where(Account.unit_code == unit_code)
+    async def _candidates(session: AsyncSession, unit_code: str) -> list[Account]:
+        """Every active account the review rule could let decide: the unit's and the system's."""
+        query = select(Account).where(
+            Account.active, (Account.unit_code == unit_code) | (Account.role == Role.SYSTEM_ADMIN)
+        )
         return list(await session.scalars(query.order_by(Account.username)))
-
-    async def _reviewers(self, session: AsyncSession, unit_code: str, role: Role) -> list[str]:
-        """A staff application goes to its unit's admins; a unit-admin one to the system admins."""
-        if role == Role.USER:
-            return await self._admins(session, Role.UNIT_ADMIN, unit_code)
-        return await self._admins(session, Role.SYSTEM_ADMIN)
 
     @activity.defn(name="plan_review")
     async def plan_review(self, inp: ReviewPlanInput) -> ReviewPlan:
@@ -52,9 +53,12 @@ class ReviewActivities(StoreActivities):
         Computed here, not in the workflow, and so recorded in history: a calendar upgrade or an
         edited overrides file changes new plans, never the replay of a running one.
         """
+        # Not the applicant's own key: nobody holds an account for it yet.
+        target = ReviewTarget(inp.unit_code, inp.requested_role, applicant_key="")
         async with self._sessions() as session:
-            reviewers = await self._reviewers(session, inp.unit_code, inp.requested_role)
-            escalation = await self._admins(session, Role.SYSTEM_ADMIN)
+            candidates = await self._candidates(session, inp.unit_code)
+        reviewers = [a.username for a in responsible_reviewers(candidates, target)]
+        escalation = [a.username for a in candidates if (r := review_reach(a)) and r.everything]
         batch = ReminderBatchInput(
             entered_review_at=inp.entered_review_at, first=0, count=REMINDER_BATCH
         )
@@ -135,18 +139,11 @@ class ReviewActivities(StoreActivities):
         decision = inp.decision
         async with self._sessions.begin() as session:
             reviewer = await session.get(Account, decision.reviewer_id)
-            # System admins are the escalation target, so they may always decide.
-            allowed_reviewers = await self._reviewers(
-                session, inp.unit_code, inp.requested_role
-            ) + await self._admins(session, Role.SYSTEM_ADMIN)
+            target = ReviewTarget(inp.unit_code, inp.requested_role, inp.applicant_key)
             if inp.stage != Stage.AWAITING_REVIEW:
-                verdict = _refuse("decision.not_awaiting_review", "该申请当前不在审核阶段")
-            elif reviewer is None or not reviewer.active:
-                verdict = _refuse("reviewer.inactive", "审核人不存在或已停用")
-            elif reviewer.applicant_key == inp.applicant_key:
-                verdict = _refuse("reviewer.is_applicant", "不能审核本人的申请")
-            elif reviewer.username not in allowed_reviewers:
-                verdict = _refuse("reviewer.not_authorized", "您不是该申请的审核人")
+                verdict = _refuse("decision.not_awaiting_review")
+            elif refused := review_refusal(reviewer, target):
+                verdict = _refuse(refused)
             else:
                 verdict = Authorization(allowed=True, code="ok", message_zh="审核意见已记录")
             session.add(
@@ -181,5 +178,13 @@ class ReviewActivities(StoreActivities):
             )
 
 
-def _refuse(code: str, message_zh: str) -> Authorization:
-    return Authorization(allowed=False, code=code, message_zh=message_zh)
+_REFUSALS_ZH = {
+    "decision.not_awaiting_review": "该申请当前不在审核阶段",
+    "reviewer.inactive": "审核人不存在或已停用",
+    "reviewer.is_applicant": "不能审核本人的申请",
+    "reviewer.not_authorized": "您不是该申请的审核人",
+}
+
+
+def _refuse(code: str) -> Authorization:
+    return Authorization(allowed=False, code=code, message_zh=_REFUSALS_ZH[code])

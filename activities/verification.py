@@ -1,135 +1,35 @@
-"""Verification of an application against the database: what a form rule alone cannot know."""
+"""Verification of an application (`store.verification` holds the checks) and its e-signature."""
 
 from __future__ import annotations
-
-import asyncio
-import hashlib
-from collections.abc import Mapping
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
-from activities.identity import IdentityAnswer, IdentityProvider, LocalIdentityProvider
 from config import Settings
-from domain import rules
-from domain.contracts import (
-    ProcessPolicy,
-    RecordSignatureInput,
-    Refusal,
-    RegistrationRequest,
-    Role,
-    VerificationInput,
-    VerificationResult,
-)
-from domain.keys import applicant_key, keyed_hash
-from domain.photos import check_pair, clean_photo
-from store.documents import DocumentStore, LocalDocumentStore
-from store.models import Account, Invitation, Signature, Unit
-
-
-def application_digest(request: RegistrationRequest) -> str:
-    """SHA-256 over the canonical application: what an e-signature declares to be true."""
-    canonical = request.model_dump_json(exclude={"password_hash", "consent"})
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-def _refusal(code: str, fields: list[str], zh: str, en: str) -> Refusal:
-    return Refusal(code=code, fields=fields, message_zh=zh, message_en=en)
+from domain.contracts.internal import RecordSignatureInput, VerificationInput, VerificationResult
+from store.models import Signature
+from store.verification import ApplicationChecks
 
 
 class VerificationActivities:
     def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        settings: Settings,
-        documents: DocumentStore,
-        identity: IdentityProvider,
+        self, sessions: async_sessionmaker[AsyncSession], checks: ApplicationChecks
     ) -> None:
         self._sessions = sessions
-        self._settings = settings
-        self._documents = documents
-        self._identity = identity
+        self._checks = checks
 
     @classmethod
     def embedded(
         cls, sessions: async_sessionmaker[AsyncSession], settings: Settings
     ) -> VerificationActivities:
         """With the embedded document store and the local identity provider."""
-        return cls(
-            sessions,
-            settings,
-            LocalDocumentStore(settings.document_dir),
-            LocalIdentityProvider(sessions, settings.applicant_key_secret),
-        )
+        return cls(sessions, ApplicationChecks.embedded(sessions, settings))
 
     @activity.defn(name="verify_application")
     async def verify_application(self, inp: VerificationInput) -> VerificationResult:
         """Cross-check the application. Read-only, so retries are harmless."""
-        return await self.check(inp)
-
-    async def check(
-        self, inp: VerificationInput, pending_documents: Mapping[str, bytes] | None = None
-    ) -> VerificationResult:
-        """The checks of `verify_application`; the client runs them before it stores photos,
-        handing those in as `pending_documents`."""
-        request = inp.request
-        refusals = await self._check_photos(request, pending_documents or {})
-        try:
-            rules.normalize_id_number(
-                request.id_number,
-                today=inp.at.date(),
-                min_age=self._settings.applicant_min_age,
-                max_age=self._settings.applicant_max_age,
-            )
-        except rules.RuleViolation as exc:
-            refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
-        if applicant_key(self._settings.applicant_key_secret, request.id_number) != (
-            inp.applicant_key
-        ):
-            refusals.append(
-                _refusal(
-                    "applicant_key.mismatch",
-                    ["id_number"],
-                    "申请编号与身份证号不一致,请通过正式入口重新提交",
-                    "the workflow ID is not the applicant key of this ID number",
-                )
-            )
-        if request.consent.notice_version != self._settings.notice_version:
-            refusals.append(
-                _refusal(
-                    "consent.outdated",
-                    ["consent"],
-                    "系统公告与隐私政策已更新,请重新阅读并同意",
-                    f"consent to notice {request.consent.notice_version} is outdated",
-                )
-            )
-        async with self._sessions() as session:
-            unit = await session.get(Unit, request.unit_code)
-            refusals += self._check_unit(unit, request)
-            refusals += await self._check_identity(request)
-            refusals += await self._check_uniqueness(session, request, inp.applicant_key)
-            if request.requested_role == Role.UNIT_ADMIN:
-                refusals += await self._check_invitation(session, request, inp.registration_id)
-        requires_signature = request.requested_role == Role.UNIT_ADMIN or bool(
-            unit and unit.requires_signature
-        )
-        return VerificationResult(
-            refusals=refusals,
-            requires_signature=requires_signature,
-            application_digest=application_digest(request),
-            policy=self._policy(),
-        )
-
-    def _policy(self) -> ProcessPolicy:
-        settings = self._settings
-        return ProcessPolicy(
-            phone_step_timeout_seconds=settings.phone_step_timeout_hours * 3600,
-            correction_window_seconds=settings.correction_window_days * 86400,
-            max_review_rounds=settings.max_review_rounds,
-            continue_as_new_between_rounds=settings.continue_as_new_between_rounds,
-        )
+        return await self._checks.check(inp)
 
     @activity.defn(name="record_signature")
     async def record_signature(self, inp: RecordSignatureInput) -> None:
@@ -150,143 +50,3 @@ class VerificationActivities:
                         signed_at=inp.at,
                     )
                 )
-
-    async def _check_photos(
-        self, request: RegistrationRequest, pending: Mapping[str, bytes]
-    ) -> list[Refusal]:
-        """The stored photos themselves, whoever started the workflow and with what refs."""
-        limits = self._settings.photo_limits()
-        photos = {}
-        refusals = []
-        for field in ("id_card_front", "id_card_back"):
-            ref = getattr(request, field)
-            try:
-                data = pending.get(ref) or await self._documents.get(ref)
-                # Decoding and the sharpness filter are CPU work: off the event loop, which
-                # every other activity of this worker shares.
-                photos[field] = await asyncio.to_thread(
-                    clean_photo, data, field=field, limits=limits
-                )
-            except FileNotFoundError:
-                refusals.append(
-                    _refusal(
-                        "photo.missing",
-                        [field],
-                        "证件照片未上传或已丢失,请重新上传",
-                        f"no document {ref}",
-                    )
-                )
-            except rules.RuleViolation as exc:
-                refusals.append(_refusal(exc.code, [field], exc.message_zh, exc.message_en))
-        if len(photos) == 2:
-            try:
-                check_pair(photos["id_card_front"], photos["id_card_back"])
-            except rules.RuleViolation as exc:
-                refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
-        return refusals
-
-    @staticmethod
-    def _check_unit(unit: Unit | None, request: RegistrationRequest) -> list[Refusal]:
-        if unit is None or not unit.active:
-            return [
-                _refusal(
-                    "unit.unknown",
-                    ["unit_code"],
-                    "单位代码不存在或单位已停用,请向单位管理员核实",
-                    "unit code is unknown or the unit is inactive",
-                )
-            ]
-        if unit.name != request.unit_name.strip():
-            return [
-                _refusal(
-                    "unit.name_mismatch",
-                    ["unit_name", "unit_code"],
-                    "单位名称与单位代码不一致",
-                    "unit name does not match the unit code",
-                )
-            ]
-        return []
-
-    async def _check_identity(self, request: RegistrationRequest) -> list[Refusal]:
-        """Real-name check. "Unavailable" raises, so Temporal retries the activity with backoff."""
-        answer = await self._identity.check(request.name, request.id_number)
-        if answer == IdentityAnswer.UNAVAILABLE:
-            raise ApplicationError("identity provider unavailable", type="IdentityUnavailable")
-        if answer == IdentityAnswer.MISMATCH:
-            return [
-                _refusal(
-                    "identity.mismatch",
-                    ["name", "id_number"],
-                    "姓名与身份证号不匹配,实名认证未通过",
-                    "real-name check failed: name and ID number do not belong together",
-                )
-            ]
-        return []
-
-    async def _check_uniqueness(
-        self, session: AsyncSession, request: RegistrationRequest, key: str
-    ) -> list[Refusal]:
-        refusals = []
-        if await session.scalar(select(Account.username).where(Account.applicant_key == key)):
-            refusals.append(
-                _refusal(
-                    "applicant.already_registered",
-                    ["id_number"],
-                    "该身份证号已注册账号,请直接登录或找回密码",
-                    "this ID number already has an account",
-                )
-            )
-        if await session.get(Account, request.username) is not None:
-            suggestion = await self._free_username(session, request)
-            refusals.append(
-                _refusal(
-                    "username.taken",
-                    ["username"],
-                    f"用户名已被占用,可以使用:{', '.join(suggestion)}",
-                    "username is taken",
-                )
-            )
-        phone_owner = await session.scalar(
-            select(Account.applicant_key).where(Account.phone == request.phone)
-        )
-        if phone_owner is not None and phone_owner != key:
-            refusals.append(
-                _refusal(
-                    "phone.bound",
-                    ["phone"],
-                    "该手机号已绑定其他账号",
-                    "phone number is bound to another account",
-                )
-            )
-        return refusals
-
-    @staticmethod
-    async def _free_username(session: AsyncSession, request: RegistrationRequest) -> list[str]:
-        base = rules.suggest_username(request.name, request.id_number)
-        candidates = rules.username_alternatives(base, (), count=12)
-        taken = set(
-            await session.scalars(select(Account.username).where(Account.username.in_(candidates)))
-        )
-        return rules.username_alternatives(base, taken)
-
-    async def _check_invitation(
-        self, session: AsyncSession, request: RegistrationRequest, registration_id: str
-    ) -> list[Refusal]:
-        code = request.invitation_code or ""
-        invitation = await session.get(
-            Invitation, keyed_hash(self._settings.applicant_key_secret, code)
-        )
-        if (
-            invitation is None
-            or invitation.unit_code != request.unit_code
-            or invitation.used_by_registration not in (None, registration_id)
-        ):
-            return [
-                _refusal(
-                    "invitation.invalid",
-                    ["invitation_code"],
-                    "邀请码无效、已使用或不属于该单位",
-                    "invitation code is invalid, used, or for another unit",
-                )
-            ]
-        return []

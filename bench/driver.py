@@ -26,7 +26,7 @@ from temporalio.client import Client, WorkflowUpdateFailedError
 
 from bench.skeleton import SkeletonWorkflow
 from bench.system import REVIEWER, Applicant, System
-from domain.contracts import PhoneCodeOutcome, Stage
+from domain.contracts.registration import PhoneCodeOutcome, Stage
 from starter.client import RegistrationClient
 
 log = logging.getLogger(__name__)

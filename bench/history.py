@@ -16,7 +16,7 @@ from temporalio.client import Client, WorkflowHistory
 
 from bench.driver import Registrations, Trace, to_review
 from bench.system import REVIEWER
-from domain.contracts import RejectionReason, Stage
+from domain.contracts.registration import RejectionReason, Stage
 
 PAYLOAD = "temporal.api.common.v1.Payload"
 ENCRYPTED = b"binary/encrypted"

@@ -24,9 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT, Settings
-from domain import rules, search
-from domain.contracts import Consent, RegistrationRequest
+from domain import rules
+from domain.contracts.registration import Consent, RegistrationRequest
 from domain.keys import keyed_hash
+from plumbing import search
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Resident

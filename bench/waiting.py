@@ -14,7 +14,8 @@ from sqlalchemy import select
 from bench.driver import Registrations, Trace, closed_loop, to_review
 from bench.machine import rss_mib, status_kib
 from bench.system import REVIEWER, Applicant
-from starter.inbox import inbox_query, reviewer_inbox
+from domain.review_rule import review_reach
+from edge.inbox import inbox_query, reviewer_inbox
 from store.models import Account, AuditEvent, OutboxMessage
 
 NEW_APPLICATION = "new application"
@@ -74,7 +75,7 @@ async def many_waiting(
     async with system.sessions() as session:
         reviewer = await session.get(Account, REVIEWER)
     assert reviewer is not None
-    query = inbox_query(reviewer)
+    query = inbox_query(review_reach(reviewer))
     # Visibility is eventually consistent: wait until it lists every waiting registration.
     deadline = time.monotonic() + 120
     while (listed := (await client.count_workflows(query)).count) < len(waiting):

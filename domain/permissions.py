@@ -10,7 +10,9 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from domain.contracts import ChangeAction, PermissionView, Refusal, Role, Scope
+from domain.contracts.base import Refusal
+from domain.contracts.permissions import ChangeAction
+from domain.contracts.views import PermissionView
 from domain.roles import (
     PERMISSION_TEXT_ZH,
     ROLE_GRANTS,
@@ -19,6 +21,8 @@ from domain.roles import (
     ROLE_TEXT_ZH,
     SCOPE_TEXT_ZH,
     SINGLE_GRANTS,
+    Role,
+    Scope,
 )
 
 

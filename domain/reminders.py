@@ -6,7 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict
 
-from domain.contracts import Reminder
+from domain.contracts.internal import Reminder
 from domain.workdays import WorkdayCalendar
 
 

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
-from domain.contracts import Role, Scope
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    USER = "user"
+    UNIT_ADMIN = "unit_admin"
+    SYSTEM_ADMIN = "system_admin"
+
+
+class Scope(StrEnum):
+    """How far a permission reaches: the holder's own records, their unit, or the whole system."""
+
+    OWN = "own"
+    UNIT = "unit"
+    ALL = "all"
+
 
 # Ordinary user: submit personal information and query their own records. Unit admin: also review
 # the staff of their own unit and manage its data. System admin: manage the whole system.

@@ -7,16 +7,15 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from activities.notifications import Notifier
-from activities.permissions import PermissionActivities
 from config import Settings
-from domain.contracts import AccountView
+from domain.contracts.views import AccountView
 from domain.permissions import check_change
 from domain.roles import SCOPE_TEXT_ZH
-from starter.accounts import account_view
+from edge.accounts import account_view
 from starter.permission_client import ChangeRefused, PermissionClient
 from starter.shell import console, run
 from store.db import make_engine, make_sessions
+from store.permission_checks import PermissionChecks
 
 account = typer.Typer(no_args_is_help=True, help="The user center: role, permissions, grants.")
 permissions = typer.Typer(
@@ -25,13 +24,13 @@ permissions = typer.Typer(
 
 
 async def _client(settings: Settings) -> PermissionClient:
-    from worker import connect
+    from plumbing.connect import connect
 
     sessions = make_sessions(make_engine(settings.database_url))
     return PermissionClient(
         await connect(settings),
         task_queue=settings.task_queue,
-        checker=PermissionActivities(sessions, settings, Notifier(sessions, settings)),
+        checker=PermissionChecks(sessions),
     )
 
 

@@ -14,10 +14,10 @@ from sqlalchemy import select
 
 from config import Settings
 from domain import rules
-from domain.contracts import Role
 from domain.keys import applicant_key
+from domain.roles import Role
+from edge.intake import ApplicationForm, build_request
 from starter.account_cli import account, permissions
-from starter.forms import ApplicationForm, build_request
 from starter.review_cli import review
 from starter.shell import connect_client, console, run
 from store.db import make_engine, make_sessions
@@ -33,7 +33,7 @@ app.add_typer(permissions, name="permission")
 @app.command()
 def up() -> None:
     """Run the embedded system: Temporal dev server (with Web UI) and the worker. Ctrl-C stops."""
-    from starter.local import ensure_dev_secrets, run_system
+    from devtools.local import ensure_dev_secrets, run_system
 
     ensure_dev_secrets()
     asyncio.run(run_system(Settings()))
@@ -208,7 +208,7 @@ def sms_inbox(phone: str) -> None:
 @app.command("sample-photos")
 def sample_photos(directory: Annotated[Path, typer.Argument()] = Path("var/samples")) -> None:
     """Write two synthetic ID-card photos (drawn shapes, invented text) to try `register` with."""
-    from starter.samples import card_jpeg
+    from devtools.samples import card_jpeg
 
     directory.mkdir(parents=True, exist_ok=True)
     for side in ("front", "back"):
@@ -251,7 +251,7 @@ def schema(directory: Annotated[Path, typer.Argument()] = Path("docs/schemas")) 
 @app.command("codec-key")
 def codec_key() -> None:
     """Print a new random payload-encryption key (base64) for JSHR_CODEC_KEYS."""
-    from starter.codec import new_key
+    from plumbing.codec import new_key
 
     print(new_key())
 
@@ -259,7 +259,7 @@ def codec_key() -> None:
 @app.command("codec-server")
 def codec_server() -> None:
     """Run the codec server alone (production: beside the Temporal UI)."""
-    from starter.local import start_codec_server
+    from devtools.local import start_codec_server
 
     async def main(settings: Settings) -> None:
         runner = await start_codec_server(settings)
@@ -296,6 +296,6 @@ def hash_password(
 @app.command()
 def demo() -> None:
     """Walk an invented applicant through to `completed` against the running system."""
-    from starter.demo import run_demo
+    from devtools.demo import run_demo
 
     run(run_demo)

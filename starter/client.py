@@ -10,18 +10,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Protocol
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from activities.verification import VerificationActivities
-from domain.contracts import (
+from domain.contracts.base import ApplicationRefused
+from domain.contracts.internal import RegistrationInput, VerificationInput, VerificationResult
+from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
     NudgeResult,
     PhoneCodeAnswer,
     PhoneCodeResult,
-    RegistrationInput,
     RegistrationOutcome,
     RegistrationRequest,
     RegistrationStatus,
@@ -32,15 +33,27 @@ from domain.contracts import (
     ReviewDecision,
     Signature,
     SignResult,
-    VerificationInput,
     Withdrawal,
 )
 from domain.keys import applicant_key, registration_workflow_id
 from domain.roles import ROLE_TEXT_ZH
 from domain.rules import mask_name
-from starter.forms import ApplicationRefused
-from store.documents import DocumentStore
-from workflows.registration import RegistrationWorkflow
+
+WORKFLOW_TYPE = "RegistrationWorkflow"
+
+
+class Prechecks(Protocol):
+    """The workflow's verification run before a start (`store.verification.ApplicationChecks`)."""
+
+    async def check(
+        self, inp: VerificationInput, pending_documents: Mapping[str, bytes] | None = None
+    ) -> VerificationResult: ...
+
+
+class Documents(Protocol):
+    """Where the photos go once the pre-checks passed (`store.documents.DocumentStore`)."""
+
+    async def put(self, data: bytes, *, content_type: str) -> str: ...
 
 
 class RegistrationClient:
@@ -50,8 +63,8 @@ class RegistrationClient:
         *,
         task_queue: str,
         applicant_key_secret: str,
-        verifier: VerificationActivities | None = None,
-        documents: DocumentStore | None = None,
+        verifier: Prechecks | None = None,
+        documents: Documents | None = None,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -74,7 +87,7 @@ class RegistrationClient:
     ) -> str:
         """Start the applicant's registration, or return the one already running for them.
 
-        `documents` are the photos the request refers to (see `starter.forms.Application`);
+        `documents` are the photos the request refers to (see `edge.intake.Application`);
         they are stored only once the pre-checks passed. Without them the references must
         already be in the document store.
 
@@ -97,7 +110,7 @@ class RegistrationClient:
                 raise ApplicationRefused(verification.refusals)
         await self._store(documents)
         await self._client.start_workflow(
-            RegistrationWorkflow.run,
+            WORKFLOW_TYPE,
             RegistrationInput(request),
             id=workflow_id,
             task_queue=self._task_queue,
@@ -111,10 +124,8 @@ class RegistrationClient:
         )
         return workflow_id
 
-    def _handle(
-        self, workflow_id: str
-    ) -> WorkflowHandle[RegistrationWorkflow, RegistrationOutcome]:
-        return self._client.get_workflow_handle_for(RegistrationWorkflow.run, workflow_id)
+    def _handle(self, workflow_id: str) -> WorkflowHandle[object, RegistrationOutcome]:
+        return self._client.get_workflow_handle(workflow_id, result_type=RegistrationOutcome)
 
     @property
     def temporal(self) -> Client:
@@ -122,27 +133,28 @@ class RegistrationClient:
 
     async def application(self, workflow_id: str) -> ApplicationView:
         """The full application; show it only to a reviewer of this registration."""
-        return await self._handle(workflow_id).query(RegistrationWorkflow.application)
+        return await self._handle(workflow_id).query("application", result_type=ApplicationView)
 
     async def status(self, workflow_id: str) -> RegistrationStatus:
-        return await self._handle(workflow_id).query(RegistrationWorkflow.status)
+        return await self._handle(workflow_id).query("status", result_type=RegistrationStatus)
 
     async def submit_phone_code(self, workflow_id: str, code: str) -> PhoneCodeResult:
         return await self._handle(workflow_id).execute_update(
-            RegistrationWorkflow.submit_phone_code, PhoneCodeAnswer(code=code)
+            "submit_phone_code", PhoneCodeAnswer(code=code), result_type=PhoneCodeResult
         )
 
     async def resend_phone_code(self, workflow_id: str) -> ResendResult:
         return await self._handle(workflow_id).execute_update(
-            RegistrationWorkflow.resend_phone_code
+            "resend_phone_code", result_type=ResendResult
         )
 
     async def sign(self, workflow_id: str, signature_ref: str) -> SignResult:
         """Sign the application as it stands now (its digest comes from `status`)."""
         digest = (await self.status(workflow_id)).application_digest
         return await self._handle(workflow_id).execute_update(
-            RegistrationWorkflow.sign,
+            "sign",
             Signature(application_digest=digest, signature_ref=signature_ref),
+            result_type=SignResult,
         )
 
     async def decide(
@@ -157,7 +169,7 @@ class RegistrationClient:
         decision_id: str | None = None,
     ) -> DecisionResult:
         return await self._handle(workflow_id).execute_update(
-            RegistrationWorkflow.decide,
+            "decide",
             ReviewDecision(
                 decision_id=decision_id or uuid.uuid4().hex,
                 reviewer_id=reviewer_id,
@@ -166,10 +178,11 @@ class RegistrationClient:
                 comment=comment,
                 fields=fields or [],
             ),
+            result_type=DecisionResult,
         )
 
     async def nudge(self, workflow_id: str) -> NudgeResult:
-        return await self._handle(workflow_id).execute_update(RegistrationWorkflow.nudge)
+        return await self._handle(workflow_id).execute_update("nudge", result_type=NudgeResult)
 
     async def resubmit(
         self,
@@ -180,13 +193,11 @@ class RegistrationClient:
         """Send the corrected application; the workflow verifies it again."""
         await self._store(documents or {})
         return await self._handle(workflow_id).execute_update(
-            RegistrationWorkflow.resubmit, Resubmission(request=request)
+            "resubmit", Resubmission(request=request), result_type=ResubmitResult
         )
 
     async def withdraw(self, workflow_id: str, reason: str = "") -> None:
-        await self._handle(workflow_id).signal(
-            RegistrationWorkflow.withdraw, Withdrawal(reason=reason)
-        )
+        await self._handle(workflow_id).signal("withdraw", Withdrawal(reason=reason))
 
     async def result(self, workflow_id: str) -> RegistrationOutcome:
         return await self._handle(workflow_id).result()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from domain.contracts import (
+from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
     NudgeResult,

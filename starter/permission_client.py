@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
+from typing import Protocol
 
 from pydantic import ValidationError
 from temporalio.client import Client, WorkflowHandle
@@ -16,24 +17,29 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.permissions import PermissionActivities
-from domain.contracts import (
-    ChangeResult,
-    DecisionResult,
+from domain.contracts.base import ApplicationRefused, Refusal
+from domain.contracts.internal import ApprovalPlan, ChangeResult
+from domain.contracts.permissions import (
     PermissionChangeRequest,
     PermissionDecision,
     PermissionOutcome,
     PermissionStatus,
-    Refusal,
     RevokeRequest,
-    Role,
 )
+from domain.contracts.registration import DecisionResult
 from domain.permissions import Change, check_change
-from starter.forms import ApplicationRefused
-from workflows.permission_change import PermissionChangeWorkflow
-from workflows.permission_revoke import PermissionRevokeWorkflow
+from domain.roles import Role
 
 PREFIX = "permission-"
+CHANGE_WORKFLOW = "PermissionChangeWorkflow"
+REVOKE_WORKFLOW = "PermissionRevokeWorkflow"
+
+
+class ChangeChecks(Protocol):
+    """The workflows' own checks, run before a start (`activities.permissions` has them)."""
+
+    async def plan(self, request: PermissionChangeRequest) -> ApprovalPlan: ...
+    async def check_revoke(self, request: RevokeRequest) -> Refusal | None: ...
 
 
 class ChangeRefused(ApplicationRefused):
@@ -54,7 +60,7 @@ def _new_id() -> str:
 
 class PermissionClient:
     def __init__(
-        self, client: Client, *, task_queue: str, checker: PermissionActivities | None = None
+        self, client: Client, *, task_queue: str, checker: ChangeChecks | None = None
     ) -> None:
         self._client = client
         self._task_queue = task_queue
@@ -92,7 +98,7 @@ class PermissionClient:
         # The same request ID twice is the same request, running or done.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
-                PermissionChangeWorkflow.run,
+                CHANGE_WORKFLOW,
                 request,
                 id=workflow_id,
                 task_queue=self._task_queue,
@@ -112,10 +118,8 @@ class PermissionClient:
             raise
         return True
 
-    def _handle(
-        self, workflow_id: str
-    ) -> WorkflowHandle[PermissionChangeWorkflow, PermissionOutcome]:
-        return self._client.get_workflow_handle_for(PermissionChangeWorkflow.run, workflow_id)
+    def _handle(self, workflow_id: str) -> WorkflowHandle[object, PermissionOutcome]:
+        return self._client.get_workflow_handle(workflow_id, result_type=PermissionOutcome)
 
     async def decide(
         self,
@@ -127,17 +131,18 @@ class PermissionClient:
         decision_id: str | None = None,
     ) -> DecisionResult:
         return await self._handle(workflow_id).execute_update(
-            PermissionChangeWorkflow.decide,
+            "decide",
             PermissionDecision(
                 decision_id=decision_id or uuid.uuid4().hex,
                 approver_id=approver_id,
                 approve=approve,
                 comment=comment,
             ),
+            result_type=DecisionResult,
         )
 
     async def status(self, workflow_id: str) -> PermissionStatus:
-        return await self._handle(workflow_id).query(PermissionChangeWorkflow.status)
+        return await self._handle(workflow_id).query("status", result_type=PermissionStatus)
 
     async def result(self, workflow_id: str) -> PermissionOutcome:
         return await self._handle(workflow_id).result()
@@ -175,7 +180,7 @@ class PermissionClient:
         # The same revocation ID twice is the same revocation, running or done.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
-                PermissionRevokeWorkflow.run,
+                REVOKE_WORKFLOW,
                 request,
                 id=workflow_id,
                 task_queue=self._task_queue,
@@ -184,7 +189,7 @@ class PermissionClient:
                 static_summary=f"撤销 {request.username} · "
                 + Change(request.role, request.permission).text_zh,
             )
-        handle = self._client.get_workflow_handle_for(PermissionRevokeWorkflow.run, workflow_id)
+        handle = self._client.get_workflow_handle(workflow_id, result_type=ChangeResult)
         result = await handle.result()
         _raise_if([result.refusal] if result.refusal else [])
         return result

@@ -9,9 +9,11 @@ import typer
 from rich.table import Table
 
 from config import Settings
-from domain.contracts import RejectionReason
+from domain.contracts.registration import RejectionReason
+from domain.keys import applicant_key_of
+from domain.review_rule import ReviewTarget, review_refusal
+from edge.inbox import reviewer_inbox
 from starter.client import RegistrationClient
-from starter.inbox import reviewer_inbox
 from starter.shell import connect_client, console, run
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -63,8 +65,11 @@ def show(workflow_id: str, reviewer: Reviewer) -> None:
         account = await _reviewer(settings, reviewer)
         client = await connect_client(settings)
         status = await client.status(workflow_id)
-        if account.username not in status.reviewers and account.role != "system_admin":
-            console.print("[red]reviewer.not_authorized[/red] 您不是该申请的审核人")
+        target = ReviewTarget(
+            status.unit_code, status.requested_role, applicant_key_of(workflow_id)
+        )
+        if refused := review_refusal(account, target):
+            console.print(f"[red]{refused}[/red] 您不能查看该申请")
             raise typer.Exit(2)
         application = await client.application(workflow_id)
         store = LocalDocumentStore(settings.document_dir)

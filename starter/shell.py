@@ -11,12 +11,12 @@ from rich.console import Console
 from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError
 
-from activities.verification import VerificationActivities
 from config import Settings
+from domain.contracts.base import ApplicationRefused
 from starter.client import RegistrationClient
-from starter.forms import ApplicationRefused
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
+from store.verification import ApplicationChecks
 
 console = Console()
 T = TypeVar("T")
@@ -43,7 +43,7 @@ def print_refusals(refused: ApplicationRefused) -> None:
 
 
 async def connect_client(settings: Settings) -> RegistrationClient:
-    from worker import connect
+    from plumbing.connect import connect
 
     sessions = make_sessions(make_engine(settings.database_url))
     documents = LocalDocumentStore(settings.document_dir)
@@ -51,6 +51,6 @@ async def connect_client(settings: Settings) -> RegistrationClient:
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities.embedded(sessions, settings),
+        verifier=ApplicationChecks.embedded(sessions, settings),
         documents=documents,
     )

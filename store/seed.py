@@ -10,9 +10,8 @@ from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from domain.contracts import Role
 from domain.keys import applicant_key, keyed_hash
-from domain.roles import ROLE_PERMISSIONS
+from domain.roles import ROLE_PERMISSIONS, Role
 from domain.rules import make_id_number, make_unit_code
 from store.crypto import DataCipher
 from store.models import Account, Invitation, Resident, Unit

@@ -20,14 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.verification import VerificationActivities
 from config import ROOT, Settings
-from domain import search
+from devtools.local import register_search_attributes
+from plumbing import search
 from starter.client import RegistrationClient
-from starter.local import register_search_attributes
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.seed import APPLICANTS, seed_demo
+from store.verification import ApplicationChecks
 from tests.support import sample_documents
 from worker import build_worker
 
@@ -124,7 +124,7 @@ def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClien
         env.client,
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
-        verifier=VerificationActivities.embedded(app.sessions, app.settings),
+        verifier=ApplicationChecks.embedded(app.sessions, app.settings),
         documents=LocalDocumentStore(app.settings.document_dir),
     )
 

@@ -15,8 +15,9 @@ from typing import Any
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput, Interceptor
 
 from config import Settings
+from plumbing.connect import connect
 from store.db import make_engine, make_sessions
-from worker import build_worker, connect
+from worker import build_worker
 
 
 class _Hold(ActivityInboundInterceptor):

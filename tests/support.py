@@ -9,11 +9,12 @@ from typing import TypeVar
 
 from sqlalchemy import func, select
 
+from devtools.samples import card_jpeg
 from domain import rules
-from domain.contracts import RegistrationRequest, Role, Stage
+from domain.contracts.registration import RegistrationRequest, Stage
+from domain.roles import Role
+from edge.intake import ApplicationForm, build_request
 from starter.client import RegistrationClient
-from starter.forms import ApplicationForm, build_request
-from starter.samples import card_jpeg
 from store.models import OutboxMessage
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
 

@@ -27,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from google.protobuf import json_format
     from pydantic import BaseModel
 
-    from starter.codec import (
+    from plumbing.codec import (
         ENCODING,
         EncryptionCodec,
         TamperedPayloadError,
@@ -36,7 +36,7 @@ with workflow.unsafe.imports_passed_through():
         new_key,
         parse_keys,
     )
-    from starter.codec_server import make_app, serve
+    from plumbing.codec_server import make_app, serve
 
 NAME = "张秀英"
 ID_NUMBER = "32010219900307002X"

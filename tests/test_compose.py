@@ -27,7 +27,7 @@ from packaging.utils import canonicalize_name
 from pydantic import ValidationError
 
 from config import ROOT, Settings
-from domain import search
+from plumbing import search
 
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 ENV_EXAMPLE = ROOT / ".env.example"

@@ -4,7 +4,7 @@ handler and stage."""
 from __future__ import annotations
 
 from config import ROOT
-from domain.contracts import Stage
+from domain.contracts.registration import Stage
 from starter.contract import schemas
 from workflows.registration import RegistrationWorkflow
 

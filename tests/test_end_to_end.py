@@ -20,11 +20,11 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
-from domain.contracts import RejectionReason, Stage
+from devtools.demo import read_sms_code
+from devtools.local import start_codec_server
+from domain.contracts.registration import RejectionReason, Stage
+from edge.inbox import reviewer_inbox
 from starter.client import RegistrationClient
-from starter.demo import read_sms_code
-from starter.inbox import reviewer_inbox
-from starter.local import start_codec_server
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from tests.conftest import TEST_CODEC_TOKEN, App, registration_client

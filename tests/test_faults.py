@@ -12,9 +12,9 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
-from domain import search
-from domain.contracts import Stage
-from starter.demo import read_sms_code
+from devtools.demo import read_sms_code
+from domain.contracts.registration import Stage
+from plumbing import search
 from store.models import Account, AuditEvent, OutboxMessage
 from store.seed import APPLICANTS
 from tests.conftest import BIN, CONVERTER, registration_client

@@ -11,7 +11,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.contracts import (
+from domain.contracts.registration import (
     PhoneCodeAnswer,
     Resubmission,
     ReviewDecision,

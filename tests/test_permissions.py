@@ -24,17 +24,20 @@ from typer.testing import CliRunner
 
 from activities.accounts import AccountActivities
 from activities.notifications import Notifier
-from activities.permissions import PermissionActivities
-from domain.contracts import Account, AssignRoleInput, PermissionStage, Role, Scope, Stage
+from domain.contracts.base import Account
+from domain.contracts.internal import AssignRoleInput
+from domain.contracts.permissions import PermissionStage
+from domain.contracts.registration import Stage
 from domain.keys import applicant_key
 from domain.permissions import may
-from domain.roles import ROLE_PERMISSIONS
+from domain.roles import ROLE_PERMISSIONS, Role, Scope
 from domain.rules import mask_id_number, suggest_username
-from starter.accounts import account_view
+from edge.accounts import account_view
 from starter.cli import app as cli
 from starter.permission_client import ChangeRefused, PermissionClient, request_workflow_id
 from store import models
 from store.crypto import DataCipher
+from store.permission_checks import PermissionChecks
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL
 from tests.conftest import CONVERTER
 from tests.support import count, eventually, outbox, request
@@ -135,9 +138,7 @@ async def perm(ts) -> AsyncIterator[Tracking]:  # type: ignore[no-untyped-def]
     client = Tracking(
         ts.env.client,
         task_queue=app.settings.task_queue,
-        checker=PermissionActivities(
-            app.sessions, app.settings, Notifier(app.sessions, app.settings)
-        ),
+        checker=PermissionChecks(app.sessions),
     )
     client.started = []
     yield client

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import ExifTags, Image, ImageFilter, PngImagePlugin
 
+from devtools.samples import make_card
 from domain.photos import (
     CleanPhoto,
     PhotoLimits,
@@ -25,7 +26,6 @@ from domain.photos import (
     sharpness,
 )
 from domain.rules import RuleViolation
-from starter.samples import make_card
 from store.documents import DocumentStore, LocalDocumentStore
 
 # --- Synthetic images --------------------------------------------------------------------------

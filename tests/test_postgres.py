@@ -31,9 +31,9 @@ from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import ROOT, Settings
-from domain.contracts import PhoneCodeOutcome, Stage
+from devtools.demo import read_sms_code
+from domain.contracts.registration import PhoneCodeOutcome, Stage
 from domain.keys import applicant_key, keyed_hash
-from starter.demo import read_sms_code
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, Base, Invitation, Resident, Unit, UTCDateTime

@@ -9,15 +9,10 @@ from sqlalchemy import select
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.contracts import (
-    PhoneCodeOutcome,
-    RejectionReason,
-    ReviewDecision,
-    Role,
-    Stage,
-)
-from starter.demo import read_sms_code
-from starter.forms import ApplicationRefused
+from devtools.demo import read_sms_code
+from domain.contracts.base import ApplicationRefused
+from domain.contracts.registration import PhoneCodeOutcome, RejectionReason, ReviewDecision, Stage
+from domain.roles import Role
 from store.models import Account, AuditEvent, OutboxMessage, Signature
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE
 from tests.support import count, eventually, outbox, reach, request

@@ -11,7 +11,7 @@ import pytest
 from activities.notifications import Notifier
 from activities.review import ReviewActivities
 from config import Settings
-from domain.contracts import ReminderBatchInput
+from domain.contracts.internal import ReminderBatchInput
 from domain.reminders import DEFAULT_POLICY, reminder_steps
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from config import Settings
-from domain.contracts import ChangeAction, Role, Scope
+from domain.contracts.permissions import ChangeAction
 from domain.permissions import (
     Change,
     after,
@@ -20,7 +20,7 @@ from domain.permissions import (
     revoke_refusal,
     scope_of,
 )
-from domain.roles import ROLE_GRANTS, ROLE_PERMISSIONS
+from domain.roles import ROLE_GRANTS, ROLE_PERMISSIONS, Role, Scope
 from store.crypto import DataCipher, DataKeyError
 
 A, B = "123200004660000017", "12320100466000002X"

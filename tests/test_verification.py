@@ -9,14 +9,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from activities.identity import IdentityAnswer, LocalIdentityProvider
 from activities.verification import VerificationActivities
-from domain.contracts import Stage, VerificationInput
+from domain.contracts.base import ApplicationRefused
+from domain.contracts.internal import VerificationInput
+from domain.contracts.registration import Stage
+from edge.intake import build_request
 from starter.client import RegistrationClient
-from starter.forms import ApplicationRefused, build_request
 from store.documents import LocalDocumentStore
+from store.identity import IdentityAnswer, LocalIdentityProvider
 from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS
+from store.verification import ApplicationChecks
 from tests.support import TODAY, count, form, reach, request
 from worker import build_worker
 
@@ -43,7 +46,10 @@ async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None
         LocalIdentityProvider(app.sessions, app.settings.applicant_key_secret), failures=2
     )
     verification = VerificationActivities(
-        app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir), identity
+        app.sessions,
+        ApplicationChecks(
+            app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir), identity
+        ),
     )
     client = RegistrationClient(
         time_env.client,
@@ -125,7 +131,7 @@ async def test_random_bad_applications_start_nothing_and_write_nothing(app, data
         None,  # type: ignore[arg-type]  # no server needed: nothing may get that far
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
-        verifier=VerificationActivities.embedded(app.sessions, app.settings),
+        verifier=ApplicationChecks.embedded(app.sessions, app.settings),
         documents=LocalDocumentStore(app.settings.document_dir),
     )
     with pytest.raises(ApplicationRefused) as refused:
@@ -139,7 +145,7 @@ async def test_random_bad_applications_start_nothing_and_write_nothing(app, data
 
 async def test_the_working_age_bounds_come_from_settings(app) -> None:  # type: ignore[no-untyped-def]
     strict = app.settings.model_copy(update={"applicant_min_age": 40})
-    verification = VerificationActivities.embedded(app.sessions, strict)
+    verification = ApplicationChecks.embedded(app.sessions, strict)
     result = await verification.check(
         VerificationInput(
             registration_id="r", applicant_key="k", request=request(), at=datetime.now(UTC)

@@ -19,26 +19,26 @@ from workflows.common import ACTIVITY, china_time
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
     from activities.review import REMINDER_BATCH, ReviewActivities
-    from domain.contracts import (
-        Account,
+    from domain.contracts.base import Account, AuditEntry, Refusal
+    from domain.contracts.internal import (
         ApprovalPlan,
         ApprovalReminderInput,
-        AuditEntry,
         AuthorizePermissionDecisionInput,
-        ChangeAction,
         ChangeInput,
-        DecisionResult,
         HolderNotice,
-        PermissionChangeRequest,
         PermissionCheckInput,
+        Reminder,
+        ReminderBatchInput,
+    )
+    from domain.contracts.permissions import (
+        ChangeAction,
+        PermissionChangeRequest,
         PermissionDecision,
         PermissionOutcome,
         PermissionStage,
         PermissionStatus,
-        Refusal,
-        Reminder,
-        ReminderBatchInput,
     )
+    from domain.contracts.registration import DecisionResult
     from domain.permissions import Change, refusal
 
 

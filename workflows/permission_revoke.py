@@ -16,7 +16,8 @@ from temporalio.common import RetryPolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
-    from domain.contracts import ChangeAction, ChangeInput, ChangeResult, RevokeRequest
+    from domain.contracts.internal import ChangeInput, ChangeResult
+    from domain.contracts.permissions import ChangeAction, RevokeRequest
 
 
 @workflow.defn(failure_exception_types=[ValidationError])

@@ -21,50 +21,50 @@ with workflow.unsafe.imports_passed_through():
     from activities.phone import PhoneActivities
     from activities.review import ReviewActivities
     from activities.verification import VerificationActivities
-    from domain import search
-    from domain.contracts import (
-        REJECTION_TEXT_ZH,
-        Account,
+    from domain.contracts.base import Account, AuditEntry, Refusal
+    from domain.contracts.internal import (
         ApplicantNotice,
-        ApplicationView,
         AssignRoleInput,
-        AuditEntry,
         AuditInput,
         AuthorizeDecisionInput,
         CarriedState,
         CheckPhoneCodeInput,
         Continuation,
+        ProcessPolicy,
+        RecordSignatureInput,
+        RegistrationInput,
+        Reminder,
+        ReminderBatchInput,
+        ReminderInput,
+        ReviewPlan,
+        ReviewPlanInput,
+        SendPhoneCodeInput,
+        VerificationInput,
+        changed_fields,
+    )
+    from domain.contracts.registration import (
+        REJECTION_TEXT_ZH,
+        ApplicationView,
         DecisionResult,
         NudgeResult,
         PhoneCodeAnswer,
         PhoneCodeOutcome,
         PhoneCodeResult,
-        ProcessPolicy,
-        RecordSignatureInput,
-        Refusal,
-        RegistrationInput,
         RegistrationOutcome,
         RegistrationRequest,
         RegistrationStatus,
-        Reminder,
-        ReminderBatchInput,
-        ReminderInput,
         ResendResult,
         Resubmission,
         ResubmitResult,
         ReviewDecision,
-        ReviewPlan,
-        ReviewPlanInput,
-        SendPhoneCodeInput,
         Signature,
         SignResult,
         Stage,
-        VerificationInput,
         Withdrawal,
-        changed_fields,
     )
     from domain.keys import applicant_key_of
     from domain.rules import mask_name
+    from plumbing import search
 
 
 def _china_day(instant: datetime) -> date:

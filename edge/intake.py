@@ -12,19 +12,13 @@ from argon2 import PasswordHasher
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from domain import rules
-from domain.contracts import Consent, Refusal, RegistrationRequest, Role
+from domain.contracts.base import ApplicationRefused, Refusal
+from domain.contracts.registration import Consent, RegistrationRequest
 from domain.photos import CleanPhoto, PhotoLimits, check_pair, clean_photo, fit_to_limit
+from domain.roles import Role
 from store.documents import ref_of
 
 DEFAULT_PHOTO_LIMITS = PhotoLimits()
-
-
-class ApplicationRefused(Exception):
-    """The application was refused before anything started; nothing was written."""
-
-    def __init__(self, refusals: list[Refusal]) -> None:
-        super().__init__("; ".join(f"{r.code}: {r.message_en}" for r in refusals))
-        self.refusals = refusals
 
 
 class ApplicationForm(BaseModel):

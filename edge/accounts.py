@@ -9,9 +9,10 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from domain.contracts import AccountView, ChangeAction, GrantRecord, Role, Scope
+from domain.contracts.permissions import ChangeAction
+from domain.contracts.views import AccountView, GrantRecord
 from domain.permissions import permission_views
-from domain.roles import ROLE_TEXT_ZH
+from domain.roles import ROLE_TEXT_ZH, Role, Scope
 from domain.rules import mask_id_number, mask_name, mask_phone
 from store.crypto import DataCipher, DataKeyError
 from store.models import Account, GrantHistory

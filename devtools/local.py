@@ -15,12 +15,12 @@ from aiohttp import web
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
-from config import DEV_SECRETS_FILE, Settings
-from domain import search
-from starter.codec import EncryptionCodec, new_key
-from starter.codec_server import make_app, serve
+from config import DEV_SECRETS_FILE, ROOT, Settings
+from plumbing import search
+from plumbing.codec import EncryptionCodec, new_key
+from plumbing.codec_server import make_app, serve
 
-log = logging.getLogger("starter.local")
+log = logging.getLogger("devtools.local")
 
 
 def temporal_binary() -> str:
@@ -108,45 +108,50 @@ async def start_codec_server(settings: Settings) -> web.AppRunner | None:
     return await serve(app, settings.codec_server_host, settings.codec_server_port)
 
 
-async def run_system(settings: Settings) -> None:
-    from store.db import make_engine, make_sessions
-    from worker import build_worker, connect
+async def _stop(process: asyncio.subprocess.Process, grace: float = 20) -> None:
+    if process.returncode is not None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), grace)
+    except TimeoutError:
+        os.killpg(process.pid, signal.SIGKILL)
 
+
+async def run_system(settings: Settings) -> None:
+    """The dev server, then the worker as its own process (as in production); Ctrl-C stops both."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    server = await asyncio.create_subprocess_exec(
-        *dev_server_args(settings), start_new_session=True
-    )
+    children = {
+        "the Temporal dev server": await asyncio.create_subprocess_exec(
+            *dev_server_args(settings), start_new_session=True
+        )
+    }
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    engine = make_engine(settings.database_url)
     codec_server = None
     try:
         await wait_for_server(settings)
         codec_server = await start_codec_server(settings)
-        client = await connect(settings, metrics=True)
-        worker = build_worker(client, settings, make_sessions(engine))
-        async with worker:
-            log.info(
-                "ready: Web UI http://localhost:%d, worker on task queue %s; Ctrl-C stops",
-                settings.temporal_ui_port,
-                settings.task_queue,
-            )
-            server_exit = asyncio.create_task(server.wait())
-            stop_wait = asyncio.create_task(stop.wait())
-            await asyncio.wait({server_exit, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
-            if server_exit.done():
-                log.error("the Temporal dev server exited with %s", server.returncode)
+        children["the worker"] = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "worker.py"), start_new_session=True
+        )
+        log.info(
+            "ready: Web UI http://localhost:%d, worker on task queue %s; Ctrl-C stops",
+            settings.temporal_ui_port,
+            settings.task_queue,
+        )
+        exits = {asyncio.create_task(child.wait()): name for name, child in children.items()}
+        stop_wait = asyncio.create_task(stop.wait())
+        done, _ = await asyncio.wait({*exits, stop_wait}, return_when=asyncio.FIRST_COMPLETED)
+        for task in done - {stop_wait}:
+            log.error("%s exited with %s", exits[task], task.result())
     finally:
-        await engine.dispose()
         if codec_server is not None:
             await codec_server.cleanup()
-        if server.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(server.pid, signal.SIGTERM)
-            try:
-                await asyncio.wait_for(server.wait(), 20)
-            except TimeoutError:
-                os.killpg(server.pid, signal.SIGKILL)
+        # The worker first, so that it drains before the server goes away.
+        for child in reversed(children.values()):
+            await _stop(child)
         log.info("stopped")

@@ -7,22 +7,25 @@ from datetime import datetime
 
 from temporalio.client import Client
 
-from domain import search
-from domain.contracts import Role, Stage
+from domain.contracts.registration import Stage
+from domain.review_rule import ReviewReach, review_reach
+from domain.roles import Role
+from plumbing import search
 from store.models import Account
 
 
-def inbox_query(reviewer: Account) -> str:
-    """A unit admin sees staff applications of their unit; a system admin sees unit-admin
-    applications and everything escalated to them."""
+def inbox_query(reach: ReviewReach) -> str:
+    """The visibility query of an inbox, from the review rule's reach: a unit's staff
+    applications, or, for a reach over the whole system, unit-admin applications and everything
+    escalated (the staff of every unit are their own unit's to decide first)."""
     waiting = f'{search.STAGE.name}="{Stage.AWAITING_REVIEW.value}"'
-    if reviewer.role == Role.SYSTEM_ADMIN:
+    if reach.everything:
         return (
             f'{waiting} AND ({search.REQUESTED_ROLE.name}="{Role.UNIT_ADMIN.value}"'
             f" OR {search.ESCALATION_LEVEL.name} > 0)"
         )
     return (
-        f'{waiting} AND {search.UNIT_CODE.name}="{reviewer.unit_code}"'
+        f'{waiting} AND {search.UNIT_CODE.name}="{reach.unit_code}"'
         f' AND {search.REQUESTED_ROLE.name}="{Role.USER.value}"'
     )
 
@@ -40,10 +43,11 @@ class InboxItem:
 
 async def reviewer_inbox(client: Client, reviewer: Account) -> list[InboxItem]:
     """Pending registrations for `reviewer`, the oldest deadline first."""
-    if not reviewer.active or reviewer.role not in (Role.UNIT_ADMIN, Role.SYSTEM_ADMIN):
+    reach = review_reach(reviewer)
+    if reach is None:
         return []
     items = []
-    async for execution in client.list_workflows(inbox_query(reviewer)):
+    async for execution in client.list_workflows(inbox_query(reach)):
         attributes = execution.typed_search_attributes
         description = await client.get_workflow_handle(execution.id).describe()
         items.append(

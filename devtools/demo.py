@@ -10,25 +10,25 @@ from rich.console import Console
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.verification import VerificationActivities
 from config import Settings
+from devtools.samples import card_jpeg
 from domain import rules
-from domain.contracts import Stage
+from domain.contracts.registration import Stage
 from domain.keys import applicant_key
+from edge.intake import ApplicationForm, build_request
 from starter.client import RegistrationClient
-from starter.forms import ApplicationForm, build_request
-from starter.samples import card_jpeg
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS, UNITS, Person
+from store.verification import ApplicationChecks
 
 console = Console()
 DEMO_PASSWORD = "Demo#Pass-2026"
 
 
 async def run_demo(settings: Settings) -> None:
-    from worker import connect
+    from plumbing.connect import connect
 
     engine = make_engine(settings.database_url)
     sessions = make_sessions(engine)
@@ -41,7 +41,7 @@ async def run_demo(settings: Settings) -> None:
         await connect(settings),
         task_queue=settings.task_queue,
         applicant_key_secret=settings.applicant_key_secret,
-        verifier=VerificationActivities.embedded(sessions, settings),
+        verifier=ApplicationChecks.embedded(sessions, settings),
         documents=documents,
     )
     unit_code, unit_name = UNITS[0]

@@ -18,7 +18,7 @@ from aiohttp import hdrs, web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
-from starter.codec import CodecError, EncryptionCodec
+from plumbing.codec import CodecError, EncryptionCodec
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Convert = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]

@@ -1,0 +1,111 @@
+"""Building blocks every contract shares: the message base class, the field types that
+carry `domain.rules`, refusals, and the account as workflows report it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+)
+from pydantic_core import PydanticCustomError
+
+from domain import rules
+from domain.roles import Role
+
+
+class Message(BaseModel):
+    # Errors never echo the input: they end up in workflow histories and logs, and the input is
+    # personal data.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+def _rule(check: Callable[[str], str]) -> AfterValidator:
+    """Adapt a `domain.rules` normaliser so that its refusal keeps its code and Chinese text."""
+
+    def validate(value: str) -> str:
+        try:
+            return check(value)
+        except rules.RuleViolation as exc:
+            raise PydanticCustomError(
+                exc.code, exc.message_en, {"message_zh": exc.message_zh}
+            ) from None
+
+    return AfterValidator(validate)
+
+
+def _argon2id(value: str) -> str:
+    # The client hashes the password before anything starts: a plaintext here is refused.
+    if not value.startswith("$argon2id$") or value.count("$") != 5:
+        raise PydanticCustomError(
+            "password_hash.format",
+            "password_hash must be an Argon2id hash made by the client",
+            {"message_zh": "密码须在客户端加密后提交"},
+        )
+    return value
+
+
+Name = Annotated[str, _rule(rules.normalize_name)]
+
+
+IdNumber = Annotated[str, _rule(rules.check_id_number_format)]
+
+
+Mobile = Annotated[str, _rule(rules.normalize_mobile)]
+
+
+UnitCode = Annotated[str, _rule(rules.normalize_unit_code)]
+
+
+Username = Annotated[str, _rule(rules.normalize_username)]
+
+
+PasswordHash = Annotated[str, AfterValidator(_argon2id)]
+
+
+# A photo in the document store, by content: photos never travel in payloads.
+DocumentRef = Annotated[str, Field(pattern=r"^sha256:[0-9a-f]{64}$")]
+
+
+class Refusal(Message):
+    """Why a check failed: a stable code, the fields at fault, and messages for people."""
+
+    code: str
+    fields: list[str] = []
+    message_zh: str
+    message_en: str
+
+
+class Account(Message):
+    username: str
+    role: Role
+    unit_code: str
+    permissions: list[str]
+
+
+class AuditEntry(Message):
+    at: datetime
+    kind: str
+    actor: str
+    outcome: str
+
+
+# A request ID is the client's (lower-case hex or digits): it ends the workflow ID, so no dashes.
+RequestId = Annotated[str, Field(pattern=r"^[a-z0-9]{6,40}$")]
+
+
+PermissionName = Annotated[str, Field(pattern=r"^[a-z_]{1,30}:[a-z_]{1,30}$")]
+
+
+class ApplicationRefused(Exception):
+    """The application was refused before anything started; nothing was written."""
+
+    def __init__(self, refusals: list[Refusal]) -> None:
+        super().__init__("; ".join(f"{r.code}: {r.message_en}" for r in refusals))
+        self.refusals = refusals

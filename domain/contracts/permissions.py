@@ -1,0 +1,115 @@
+"""The public permission contract: the inputs, handler arguments and answers of
+`PermissionChangeWorkflow` and `PermissionRevokeWorkflow` (JSON Schemas in `docs/schemas/`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from pydantic import (
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain.contracts.base import (
+    Account,
+    AuditEntry,
+    Message,
+    PermissionName,
+    Refusal,
+    RequestId,
+    Username,
+)
+from domain.roles import Role
+
+
+class PermissionStage(StrEnum):
+    CHECKING = "checking"
+    AWAITING_APPROVAL = "awaiting_approval"
+    APPLYING = "applying"
+    GRANTED = "granted"
+    REJECTED = "rejected"
+    REFUSED = "refused"
+
+
+class ChangeAction(StrEnum):
+    GRANT = "grant"
+    REVOKE = "revoke"
+
+
+class PermissionChangeRequest(Message):
+    """The `PermissionChangeWorkflow` input: an account holder asks for one role or one
+    permission, with a reason. Workflow ID: `permission-<username>-<request_id>`."""
+
+    request_id: RequestId
+    username: Username
+    role: Role | None = None
+    permission: PermissionName | None = None
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> PermissionChangeRequest:
+        if (self.role is None) == (self.permission is None):
+            raise PydanticCustomError(
+                "change.one_of",
+                "ask for exactly one role or one permission",
+                {"message_zh": "请申请一个角色或一项权限(二选一)"},
+            )
+        return self
+
+
+class RevokeRequest(Message):
+    """The `PermissionRevokeWorkflow` input: an admin takes a role or a permission back.
+    Workflow ID: `permission-<username>-revoke-<revocation_id>`."""
+
+    revocation_id: RequestId
+    username: Username
+    role: Role | None = None
+    permission: PermissionName | None = None
+    by: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+
+    @model_validator(mode="after")
+    def _one_change(self) -> RevokeRequest:
+        if (self.role is None) == (self.permission is None):
+            raise PydanticCustomError(
+                "change.one_of",
+                "revoke exactly one role or one permission",
+                {"message_zh": "请撤销一个角色或一项权限(二选一)"},
+            )
+        return self
+
+
+class PermissionDecision(Message):
+    """`decide` Update argument of a permission change (the shape of `ReviewDecision`)."""
+
+    decision_id: str = Field(min_length=1, max_length=64)
+    approver_id: str = Field(min_length=1, max_length=64)
+    approve: bool
+    comment: str = Field(default="", max_length=500)
+
+
+class PermissionStatus(Message):
+    """`status` Query of a permission change request (no personal data beyond the username)."""
+
+    stage: PermissionStage
+    username: str
+    role: Role | None = None
+    permission: str | None = None
+    approvers: list[str] = []
+    escalation_targets: list[str] = []
+    approvals: list[str] = []
+    approvals_needed: int = 1
+    next_reminder_at: datetime | None = None
+    escalation_level: int = 0
+    refusals: list[Refusal] = []
+    account: Account | None = None
+    history: list[AuditEntry] = []
+
+
+class PermissionOutcome(Message):
+    stage: PermissionStage
+    account: Account | None = None
+    refusals: list[Refusal] = []

@@ -1,0 +1,253 @@
+"""The public registration contract: the `RegistrationWorkflow` input and every handler's
+argument and answer. The JSON Schemas in `docs/schemas/` are made from these models; a change
+here is a change of the integrators' contract.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import (
+    AwareDatetime,
+    EmailStr,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+from domain.contracts.base import (
+    Account,
+    AuditEntry,
+    DocumentRef,
+    IdNumber,
+    Message,
+    Mobile,
+    Name,
+    PasswordHash,
+    Refusal,
+    UnitCode,
+    Username,
+)
+from domain.roles import Role
+
+
+class Stage(StrEnum):
+    VERIFYING = "verifying"
+    AWAITING_PHONE_CODE = "awaiting_phone_code"
+    AWAITING_SIGNATURE = "awaiting_signature"
+    AWAITING_REVIEW = "awaiting_review"
+    AWAITING_CORRECTION = "awaiting_correction"
+    ASSIGNING_ROLE = "assigning_role"
+    COMPLETED = "completed"
+    REJECTED_FINAL = "rejected_final"
+    WITHDRAWN = "withdrawn"
+    EXPIRED = "expired"
+
+
+FINAL_STAGES = frozenset({Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED})
+
+
+WAITING_STAGES = frozenset(
+    {
+        Stage.AWAITING_PHONE_CODE,
+        Stage.AWAITING_SIGNATURE,
+        Stage.AWAITING_REVIEW,
+        Stage.AWAITING_CORRECTION,
+    }
+)
+
+
+class Consent(Message):
+    """What the applicant accepted before registering (seed step 一; PIPL separate consent)."""
+
+    notice_version: str = Field(min_length=1, max_length=32)
+    consented_at: AwareDatetime
+
+
+class RegistrationRequest(Message):
+    """The workflow input: one applicant's application form."""
+
+    name: Name
+    id_number: IdNumber
+    phone: Mobile
+    email: EmailStr
+    unit_code: UnitCode
+    unit_name: str = Field(min_length=2, max_length=100)
+    username: Username
+    password_hash: PasswordHash
+    requested_role: Literal[Role.USER, Role.UNIT_ADMIN] = Role.USER
+    invitation_code: str | None = Field(default=None, min_length=6, max_length=64)
+    id_card_front: DocumentRef
+    id_card_back: DocumentRef
+    consent: Consent
+
+    @model_validator(mode="after")
+    def _two_different_photos(self) -> RegistrationRequest:
+        if self.id_card_front == self.id_card_back:
+            raise PydanticCustomError(
+                "photo.same_picture",
+                "front and back photos are the same document",
+                {"message_zh": "身份证正反面不能使用同一张照片,请分别上传人像面和国徽面"},
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _unit_admins_need_an_invitation(self) -> RegistrationRequest:
+        if self.requested_role == Role.UNIT_ADMIN and not self.invitation_code:
+            raise PydanticCustomError(
+                "invitation_code.missing",
+                "a unit-admin application needs an invitation code",
+                {"message_zh": "单位管理员须通过专属渠道注册,请填写邀请码"},
+            )
+        return self
+
+
+class PhoneCodeAnswer(Message):
+    """`submit_phone_code` Update argument: the code the applicant received by SMS."""
+
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class PhoneCodeOutcome(StrEnum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    EXPIRED = "expired"
+    LOCKED = "locked"
+
+
+class PhoneCodeResult(Message):
+    outcome: PhoneCodeOutcome
+    attempts_left: int = 0
+    message_zh: str
+
+
+class ResendResult(Message):
+    sent: bool
+    retry_after_seconds: int = 0
+    message_zh: str
+
+
+class Signature(Message):
+    """`sign` Update argument: a declaration over the digest of the application."""
+
+    application_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature_ref: str = Field(min_length=1, max_length=200)
+
+
+class SignResult(Message):
+    accepted: bool
+    message_zh: str
+
+
+class RejectionReason(StrEnum):
+    INFORMATION_MISMATCH = "information_mismatch"
+    MATERIALS_INCOMPLETE = "materials_incomplete"
+    PHOTO_UNCLEAR = "photo_unclear"
+    NOT_AN_EMPLOYEE = "not_an_employee"
+    OTHER = "other"
+
+    @property
+    def is_final(self) -> bool:
+        """A person who does not work at the unit cannot correct that: no further round."""
+        return self is RejectionReason.NOT_AN_EMPLOYEE
+
+
+REJECTION_TEXT_ZH = {
+    RejectionReason.INFORMATION_MISMATCH: "信息不符",
+    RejectionReason.MATERIALS_INCOMPLETE: "材料不全",
+    RejectionReason.PHOTO_UNCLEAR: "证件照片不清晰",
+    RejectionReason.NOT_AN_EMPLOYEE: "非本单位人员",
+    RejectionReason.OTHER: "其他原因",
+}
+
+
+class ReviewDecision(Message):
+    """`review_decision` Signal and `decide` Update argument."""
+
+    decision_id: str = Field(min_length=1, max_length=64)
+    reviewer_id: str = Field(min_length=1, max_length=64)
+    approve: bool
+    reason: RejectionReason | None = None
+    comment: str = Field(default="", max_length=500)
+    fields: list[str] = Field(default=[], max_length=20)
+
+    @model_validator(mode="after")
+    def _rejection_needs_reason(self) -> ReviewDecision:
+        if not self.approve and self.reason is None:
+            raise PydanticCustomError(
+                "decision.reason_missing",
+                "a rejection needs a reason",
+                {"message_zh": "驳回须注明原因"},
+            )
+        return self
+
+
+class DecisionResult(Message):
+    accepted: bool
+    code: str
+    message_zh: str
+
+
+class NudgeResult(Message):
+    sent: bool
+    message_zh: str
+    next_allowed_at: AwareDatetime | None = None
+
+
+class Resubmission(Message):
+    """`resubmit` Update argument: the corrected application."""
+
+    request: RegistrationRequest
+
+
+class ResubmitResult(Message):
+    accepted: bool
+    round: int
+    message_zh: str
+
+
+class Withdrawal(Message):
+    """`withdraw` Signal argument."""
+
+    reason: str = Field(default="", max_length=200)
+
+
+class RegistrationStatus(Message):
+    stage: Stage
+    round: int
+    masked_name: str
+    unit_code: str
+    requested_role: Role
+    refusals: list[Refusal] = []
+    reviewers: list[str] = []
+    next_reminder_at: datetime | None = None
+    escalation_level: int = 0
+    application_digest: str = ""
+    changed_fields: list[str] = []
+    account: Account | None = None
+    history: list[AuditEntry] = []
+
+
+class ApplicationView(Message):
+    """`application` Query: the full application for an authorized reviewer (no password)."""
+
+    round: int
+    name: str
+    id_number: str
+    phone: str
+    email: str
+    unit_code: str
+    unit_name: str
+    username: str
+    requested_role: Role
+    id_card_front: str
+    id_card_back: str
+    changed_fields: list[str]
+
+
+class RegistrationOutcome(Message):
+    stage: Stage
+    account: Account | None = None
+    refusals: list[Refusal] = []

@@ -1,0 +1,25 @@
+"""The one way our processes connect to Temporal: our namespace and our data converter."""
+
+from __future__ import annotations
+
+from temporalio.client import Client
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+
+from config import Settings
+
+
+async def connect(settings: Settings, *, metrics: bool = False) -> Client:
+    """A client with our data converter; with `metrics`, the worker's Prometheus endpoint."""
+    runtime = None
+    if metrics and settings.metrics_port:
+        runtime = Runtime(
+            telemetry=TelemetryConfig(
+                metrics=PrometheusConfig(bind_address=f"0.0.0.0:{settings.metrics_port}")
+            )
+        )
+    return await Client.connect(
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=settings.data_converter(),
+        runtime=runtime,
+    )
