@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 
 import chinese_calendar
 import pytest
 from chinese_calendar import Holiday
 from lunar_python import Solar
+from typer.testing import CliRunner
 
 from domain.reminders import DEFAULT_POLICY, place_reminders
 from domain.workdays import (
@@ -26,6 +28,7 @@ from domain.workdays import (
     law_days_off,
     statutory_holidays,
 )
+from starter.cli import app
 
 D = date.fromisoformat
 LOGGER = "domain.workdays"
@@ -469,3 +472,57 @@ def test_a_package_year_explained() -> None:
     }
     national_day = next(s for s in year.days if s.day == D("2026-10-01"))
     assert national_day.reason == "National Day 国庆节"
+
+
+# --- the command line: python -m starter calendar show YEAR -----------------------------------
+
+
+def show(year: str, overrides: Path | None = None, **env: str) -> tuple[int, str]:
+    args = ["calendar", "show", year]
+    if overrides is not None:
+        args += ["--overrides", str(overrides)]
+    result = CliRunner().invoke(app, args, env={"COLUMNS": "200", **env})
+    return result.exit_code, result.output
+
+
+def row(output: str, day: str) -> str:
+    """The table row of ``day`` (its first cell), exactly one."""
+    (line,) = [line for line in output.splitlines() if line.lstrip("│ ").startswith(day)]
+    return line
+
+
+def test_show_a_law_year_warns_that_its_adjustments_are_missing(tmp_path: Path) -> None:
+    code, output = show("2027", tmp_path / "none.json")
+    assert code == 0, output
+    assert "law" in row(output, "2027-01-01").split() and "元旦" in row(output, "2027-01-01")
+    assert "law" in row(output, "2027-02-09") and "补休" in row(output, "2027-02-09")
+    assert "2027-03-12" not in output  # an ordinary Friday is not listed
+    assert "WARNING" in output and "调休 missing" in output and "no overrides yet" in output
+
+
+def test_show_a_package_year_names_the_package(tmp_path: Path) -> None:
+    code, output = show("2026", tmp_path / "none.json")
+    assert code == 0, output
+    assert "package" in row(output, "2026-01-01").split()
+    assert "package" in row(output, "2026-01-04").split()  # an adjusted working Sunday
+    assert "adjusted working day" in row(output, "2026-01-04")
+    assert "law" not in output.split() and "WARNING" not in output
+
+
+def test_show_a_law_year_with_overrides_read_from_the_settings(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.json"
+    path.write_text('{"holidays": ["2027-02-11"], "workdays": ["2027-02-20"]}', encoding="utf-8")
+    code, output = show("2027", JSHR_WORKDAY_OVERRIDES_FILE=str(path))
+    assert code == 0, output
+    assert "override" in row(output, "2027-02-11").split()
+    assert "override" in row(output, "2027-02-20").split()
+    assert "law" in row(output, "2027-01-01").split()
+    assert "WARNING" not in output
+
+
+def test_show_refuses_a_broken_overrides_file(tmp_path: Path) -> None:
+    path = tmp_path / "overrides.json"
+    path.write_text('{"holiday": ["2027-02-11"]}', encoding="utf-8")
+    code, output = show("2027", path)
+    assert code == 2
+    assert "invalid overrides file" in output
