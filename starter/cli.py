@@ -18,6 +18,7 @@ from domain.keys import applicant_key
 from domain.roles import Role
 from edge.intake import ApplicationForm, build_request
 from starter.account_cli import account, permissions
+from starter.calendar_cli import calendar
 from starter.review_cli import review
 from starter.shell import connect_client, console, run
 from store.db import make_engine, make_sessions
@@ -28,6 +29,7 @@ app = typer.Typer(no_args_is_help=True, help="Jiangsu health-sector HR account r
 app.add_typer(review, name="review")
 app.add_typer(account, name="account")
 app.add_typer(permissions, name="permission")
+app.add_typer(calendar, name="calendar")
 
 
 @app.command()

@@ -119,15 +119,16 @@ def test_knows(year: int, known: bool) -> None:
     assert WorkdayCalendar().knows(year) is known
 
 
-def test_unknown_year_falls_back_to_weekends_and_warns_once(
+def test_unknown_year_falls_back_to_the_law_and_warns_once(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     calendar = WorkdayCalendar()
     with caplog.at_level(logging.WARNING, logger=LOGGER):
-        # 2027-01-01 is a Friday: without data or overrides it counts as a working day.
-        assert calendar.nth_workday_after(D("2026-12-31"), 1) == D("2027-01-01")
+        # 2027-01-01 is a Friday and New Year's Day: a day off by law, though the package is silent.
+        assert calendar.nth_workday_after(D("2026-12-31"), 1) == D("2027-01-04")
         assert calendar.nth_workday_after(D("2027-01-01"), 1) == D("2027-01-04")
-        assert calendar.nth_workday_after(D("2027-01-01"), 40) == D("2027-02-26")
+        # Weekends alone would give 02-26; the Spring Festival closes 02-05 and 02-08..02-10.
+        assert calendar.nth_workday_after(D("2027-01-01"), 40) == D("2027-03-04")
     warnings = [r for r in caplog.records if r.name == LOGGER]
     assert len(warnings) == 1
     assert warnings[0].levelno == logging.WARNING
