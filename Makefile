@@ -41,7 +41,7 @@ clean:
 
 ## histories: re-record the replay-test histories (only when a change is meant to be incompatible)
 histories: $(STAMP)
-	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/test_registration_workflow.py \
+	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_registration_workflow.py \
 		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"
 
 ## bench: throughput, latency, history size and memory beside a no-op skeleton (not part of test)

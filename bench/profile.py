@@ -136,7 +136,7 @@ class EventLoopProfile:
 def photo_check_ms(rounds: int = 10) -> float:
     """CPU time of the photo checks one verification runs (both sides, then the pair)."""
     from domain.photos import PhotoLimits, check_pair, clean_photo
-    from tests.support import sample_documents
+    from testkit import sample_documents
 
     front, back = sample_documents().values()
     began = time.thread_time()

@@ -134,8 +134,8 @@ class System:
 
 async def build_system(workdir: Path, *, applicants: int, in_memory: bool) -> System:
     """Dev server, migrated and seeded database with `applicants` invented residents, photos."""
-    from tests.support import request as sample_request
-    from tests.support import sample_documents
+    from testkit import request as sample_request
+    from testkit import sample_documents
 
     env = await start_dev_server(workdir, in_memory=in_memory)
     settings = bench_settings(workdir, env.client.service_client.config.target_host)

@@ -51,7 +51,7 @@ class PhotoLimits:
     min_height: int = 400  # shorter side, after EXIF orientation
     aspect: float = 85.6 / 54.0  # ID-1 card, landscape
     aspect_tolerance: float = 0.25  # relative: accepts some margin around the card (4:3, 16:9)
-    # Calibrated in tests/test_photos.py on synthetic 1000x630 cards (black text on white):
+    # Calibrated in tests/domain/test_photos.py on synthetic 1000x630 cards (black text on white):
     # sharp 1325 (front) / 1139 (back); GaussianBlur(2) 47, GaussianBlur(4) 2; at 50% contrast
     # 767; the card at 70% of a 4:3 grey frame 666; fit_to_limit output (2168 px, q<=95) 1132.
     # 100 (the usual OpenCV rule of thumb) rejects blur from radius ~1.7 on and keeps a margin

@@ -28,7 +28,7 @@ from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.seed import APPLICANTS, seed_demo
 from store.verification import ApplicationChecks
-from tests.support import sample_documents
+from testkit import sample_documents
 from worker import build_worker
 
 BIN = Path(sys.executable).parent
@@ -159,7 +159,7 @@ async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClie
             await handle.terminate("test finished")
 
 
-HISTORIES = Path(__file__).parent / "histories"
+HISTORIES = Path(__file__).parent / "workflows" / "histories"
 
 
 @dataclass

@@ -20,7 +20,7 @@ from store.identity import IdentityAnswer, LocalIdentityProvider
 from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS
 from store.verification import ApplicationChecks
-from tests.support import TODAY, count, form, reach, request
+from testkit import TODAY, count, form, reach, request
 from worker import build_worker
 
 pytestmark = pytest.mark.asyncio

@@ -15,7 +15,7 @@ from domain.contracts.registration import PhoneCodeOutcome, RejectionReason, Rev
 from domain.roles import Role
 from store.models import Account, AuditEvent, OutboxMessage, Signature
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE
-from tests.support import count, eventually, outbox, reach, request
+from testkit import count, eventually, outbox, reach, request
 
 pytestmark = pytest.mark.asyncio
 

@@ -183,7 +183,7 @@ def test_load_overrides(tmp_path: Path) -> None:
 
 
 def test_shipped_overrides_file_is_valid_and_empty() -> None:
-    path = Path(__file__).resolve().parents[1] / "domain" / "workday_overrides.json"
+    path = Path(__file__).resolve().parents[2] / "domain" / "workday_overrides.json"
     assert load_overrides(path) == Overrides()
 
 

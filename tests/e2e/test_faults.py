@@ -18,15 +18,15 @@ from plumbing import search
 from store.models import Account, AuditEvent, OutboxMessage
 from store.seed import APPLICANTS
 from tests.conftest import BIN, CONVERTER, registration_client
-from tests.support import count, eventually, reach, request
-from tests.test_end_to_end import worker_env, worker_process
+from testkit import count, eventually, reach, request
+from tests.e2e.test_end_to_end import worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
 
 
 def killable_worker(env, app, activity: str, when: str, directory: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def, type-arg]
     return subprocess.Popen(
-        [sys.executable, "-m", "tests.fault_worker", activity, when, str(directory)],
+        [sys.executable, "-m", "tests.e2e.fault_worker", activity, when, str(directory)],
         env=worker_env(env, app),
         cwd=ROOT,
     )

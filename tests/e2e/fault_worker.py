@@ -1,5 +1,5 @@
 """The real worker, with one fault injected: it stops dead at a chosen activity so that a test
-can `kill -9` it there. Run as `python -m tests.fault_worker <activity> <before|after> <dir>`.
+can `kill -9` it there. Run as `python -m tests.e2e.fault_worker <activity> <before|after> <dir>`.
 
 "before": the activity never starts; "after": it ran (its transaction committed) but its result
 never reaches the server. The worker writes `<dir>/reached` when it gets there.

@@ -20,7 +20,7 @@ from domain.contracts.registration import (
     Withdrawal,
 )
 from store.models import AuditEvent, OutboxMessage, PhoneCode
-from tests.support import count, reach, request
+from testkit import count, reach, request
 
 pytestmark = pytest.mark.asyncio
 

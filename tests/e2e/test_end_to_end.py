@@ -28,7 +28,7 @@ from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from tests.conftest import TEST_CODEC_TOKEN, App, registration_client
-from tests.support import count, eventually, reach, request
+from testkit import count, eventually, reach, request
 
 pytestmark = pytest.mark.asyncio
 BIN = os.path.dirname(sys.executable)
