@@ -11,14 +11,13 @@ import signal
 import sys
 from pathlib import Path
 
-from aiohttp import web
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
 from config import DEV_SECRETS_FILE, ROOT, Settings
 from plumbing import search
-from plumbing.codec import EncryptionCodec, new_key
-from plumbing.codec_server import make_app, serve
+from plumbing.codec import new_key
+from plumbing.codec_server import start_codec_server
 
 log = logging.getLogger("devtools.local")
 
@@ -92,20 +91,6 @@ def ensure_dev_secrets() -> None:
         f"JSHR_CODEC_SERVER_TOKEN={secrets.token_urlsafe(24)}\n"
     )
     log.info("made payload-encryption keys in %s", DEV_SECRETS_FILE)
-
-
-async def start_codec_server(settings: Settings) -> web.AppRunner | None:
-    if settings.codec_server_token is None:
-        return None
-    codec = settings.data_converter().payload_codec
-    if not isinstance(codec, EncryptionCodec):
-        return None
-    app = make_app(
-        codec,
-        token=settings.codec_server_token.get_secret_value(),
-        allowed_origins=settings.ui_origins(),
-    )
-    return await serve(app, settings.codec_server_host, settings.codec_server_port)
 
 
 async def _stop(process: asyncio.subprocess.Process, grace: float = 20) -> None:

@@ -18,6 +18,7 @@ from aiohttp import hdrs, web
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payload, Payloads
 
+from config import Settings
 from plumbing.codec import CodecError, EncryptionCodec
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -104,3 +105,17 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
         await runner.cleanup()
         raise
     return runner
+
+
+async def start_codec_server(settings: Settings) -> web.AppRunner | None:
+    if settings.codec_server_token is None:
+        return None
+    codec = settings.data_converter().payload_codec
+    if not isinstance(codec, EncryptionCodec):
+        return None
+    app = make_app(
+        codec,
+        token=settings.codec_server_token.get_secret_value(),
+        allowed_origins=settings.ui_origins(),
+    )
+    return await serve(app, settings.codec_server_host, settings.codec_server_port)

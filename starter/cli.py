@@ -261,7 +261,7 @@ def codec_key() -> None:
 @app.command("codec-server")
 def codec_server() -> None:
     """Run the codec server alone (production: beside the Temporal UI)."""
-    from devtools.local import start_codec_server
+    from plumbing.codec_server import start_codec_server
 
     async def main(settings: Settings) -> None:
         runner = await start_codec_server(settings)

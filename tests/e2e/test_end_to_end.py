@@ -21,14 +21,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
 from devtools.demo import read_sms_code
-from devtools.local import start_codec_server
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
+from plumbing.codec_server import start_codec_server
 from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
-from tests.conftest import TEST_CODEC_TOKEN, App, registration_client
 from testkit import count, eventually, reach, request
+from tests.conftest import TEST_CODEC_TOKEN, App, registration_client
 
 pytestmark = pytest.mark.asyncio
 BIN = os.path.dirname(sys.executable)

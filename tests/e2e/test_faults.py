@@ -17,8 +17,8 @@ from domain.contracts.registration import Stage
 from plumbing import search
 from store.models import Account, AuditEvent, OutboxMessage
 from store.seed import APPLICANTS
-from tests.conftest import BIN, CONVERTER, registration_client
 from testkit import count, eventually, reach, request
+from tests.conftest import BIN, CONVERTER, registration_client
 from tests.e2e.test_end_to_end import worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio

@@ -1,8 +1,9 @@
 """Accounts, roles and permission changes: provisioning, the user center, requests, revocation.
 
 Workflows run on the time-skipping test server with the real activities and database. Their
-histories replay here too; `JSHR_RECORD_HISTORIES=1 pytest tests/workflows/test_permissions.py` re-records
-the committed ones in `tests/workflows/histories/permissions/` (only when a change is meant to break them).
+histories replay here too; `JSHR_RECORD_HISTORIES=1 pytest tests/workflows/test_permissions.py`
+re-records the committed ones in `tests/workflows/histories/permissions/` (only when a change is
+meant to break them).
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ from store import models
 from store.crypto import DataCipher
 from store.permission_checks import PermissionChecks
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL
-from tests.conftest import CONVERTER
 from testkit import count, eventually, outbox, request
+from tests.conftest import CONVERTER
 from tests.workflows.test_registration_workflow import start_and_verify_phone
 from worker import workflow_runner
 from workflows.permission_change import PermissionChangeWorkflow
