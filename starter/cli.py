@@ -89,7 +89,17 @@ def register(
     if not accept_notice:
         console.print("请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意")
         raise typer.Exit(2)
+    photos = {}
+    for field, path in (("id_card_front", id_card_front), ("id_card_back", id_card_back)):
+        try:
+            photos[field] = path.read_bytes()
+        except OSError as exc:
+            console.print(
+                f"[red]photo.unreadable[/red] {field}: 无法读取照片文件 {path} ({exc.strerror})"
+            )
+            raise typer.Exit(2) from None
     form = _form(
+        **photos,
         name=name,
         id_number=id_number,
         phone=phone,
