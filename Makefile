@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock clean histories bench
+.PHONY: run test lint lock clean histories bench browser
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,15 @@ run: $(STAMP) var
 	$(PY) -m starter seed
 	$(PY) -m starter up
 
-## test: the whole suite (time-skipping server, dev server, SQLite)
-test: $(STAMP)
+## browser: Debian's Chromium and CJK fonts, which Playwright drives in the page tests
+browser:
+	@command -v chromium >/dev/null && dpkg -s fonts-noto-cjk >/dev/null 2>&1 || { \
+		SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends chromium fonts-noto-cjk >/dev/null; }
+
+## test: the whole suite (time-skipping server, dev server, SQLite, a real browser)
+test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q
 
