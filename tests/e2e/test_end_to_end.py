@@ -6,20 +6,15 @@ import asyncio
 import base64
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import urllib.request
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT
 from devtools.demo import read_sms_code
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
@@ -28,47 +23,11 @@ from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from tests.conftest import TEST_CODEC_TOKEN, App, registration_client
+from testkit.harness import TEST_CODEC_TOKEN, App, registration_client
+from testkit.processes import free_port, worker_process
 
 pytestmark = pytest.mark.asyncio
 BIN = os.path.dirname(sys.executable)
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def worker_env(env: WorkflowEnvironment, app: App, metrics_port: int = 0) -> dict[str, str]:
-    settings = app.settings
-    return {
-        "JSHR_METRICS_PORT": str(metrics_port),
-        **os.environ,
-        "JSHR_TEMPORAL_ADDRESS": env.client.service_client.config.target_host,
-        "JSHR_DATABASE_URL": settings.database_url,
-        "JSHR_TASK_QUEUE": settings.task_queue,
-        "JSHR_APPLICANT_KEY_SECRET": settings.applicant_key_secret,
-        "JSHR_DOCUMENT_DIR": str(settings.document_dir),
-        "JSHR_CONTINUE_AS_NEW_BETWEEN_ROUNDS": "true",
-    }
-
-
-@contextmanager
-def worker_process(
-    env: WorkflowEnvironment, app: App, metrics_port: int = 0
-) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(
-        [sys.executable, str(ROOT / "worker.py")],
-        env=worker_env(env, app, metrics_port),
-        cwd=ROOT,
-    )
-    try:
-        yield process
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-            process.wait(timeout=30)
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ from plumbing import search
 from store.models import Account, AuditEvent, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from tests.conftest import BIN, CONVERTER, registration_client
-from tests.e2e.test_end_to_end import worker_env, worker_process
+from testkit.harness import BIN, converter, registration_client
+from testkit.processes import worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
 
@@ -89,7 +89,7 @@ async def test_a_restarted_server_loses_no_registration(app, tmp_path) -> None: 
     async def server() -> WorkflowEnvironment:
         return await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
-            data_converter=CONVERTER,
+            data_converter=converter(),
             search_attributes=search.ALL,
             dev_server_extra_args=["--db-filename", str(database)],
         )

@@ -39,7 +39,7 @@ from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, Base, Invitation, Resident, Unit, UTCDateTime
 from store.seed import ADMINS, APPLICANTS, DEMO_INVITATION, UNITS, seed_demo
 from testkit import count, reach, request, sample_documents
-from tests.conftest import App, migrate
+from testkit.harness import App, migrate
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"

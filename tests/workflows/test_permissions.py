@@ -41,8 +41,7 @@ from store.crypto import DataCipher
 from store.permission_checks import PermissionChecks
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL
 from testkit import count, eventually, outbox, request
-from tests.conftest import CONVERTER
-from tests.workflows.test_registration_workflow import start_and_verify_phone
+from testkit.harness import converter, start_and_verify_phone
 from worker import workflow_runner
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
@@ -152,7 +151,7 @@ async def perm(ts) -> AsyncIterator[Tracking]:  # type: ignore[no-untyped-def]
 async def replay(history: WorkflowHistory) -> None:
     replayer = Replayer(
         workflows=[PermissionChangeWorkflow, PermissionRevokeWorkflow],
-        data_converter=CONVERTER,
+        data_converter=converter(),
         workflow_runner=workflow_runner(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)

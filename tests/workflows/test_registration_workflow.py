@@ -16,17 +16,9 @@ from domain.roles import Role
 from store.models import Account, AuditEvent, OutboxMessage, Signature
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE
 from testkit import count, eventually, outbox, reach, request
+from testkit.harness import start_and_verify_phone
 
 pytestmark = pytest.mark.asyncio
-
-
-async def start_and_verify_phone(ts, person=APPLICANTS[0], **overrides) -> str:  # type: ignore[no-untyped-def]
-    workflow_id = await ts.client.start(request(person, **overrides))
-    await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
-    code = await read_sms_code(ts.app.sessions, person.phone)
-    answer = await ts.client.submit_phone_code(workflow_id, code)
-    assert answer.outcome == PhoneCodeOutcome.ACCEPTED
-    return workflow_id
 
 
 async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> None:  # type: ignore[no-untyped-def]

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from tests.conftest import CONVERTER
+from testkit.harness import converter
 from worker import workflow_runner
 from workflows.registration import RegistrationWorkflow
 
@@ -27,7 +27,7 @@ def test_histories_cover_the_main_paths() -> None:
 async def test_replay(path: Path) -> None:
     replayer = Replayer(
         workflows=[RegistrationWorkflow],
-        data_converter=CONVERTER,
+        data_converter=converter(),
         workflow_runner=workflow_runner(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())

@@ -1,0 +1,104 @@
+"""What the test suite's fixtures are built from: the test codec keys, a migrated database, the
+registration client over a test's own database, and a harness around a worker."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import functools
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.converter import DataConverter
+from temporalio.service import RPCError
+from temporalio.testing import WorkflowEnvironment
+
+from config import ROOT, Settings
+from devtools.demo import read_sms_code
+from domain.contracts.registration import PhoneCodeOutcome, Stage
+from plumbing.codec import data_converter, parse_keys
+from starter.client import RegistrationClient
+from store.documents import LocalDocumentStore
+from store.seed import APPLICANTS, Person
+from store.verification import ApplicationChecks
+from testkit import reach, request
+
+BIN = Path(sys.executable).parent
+HISTORIES = ROOT / "tests" / "workflows" / "histories"
+
+# The whole suite runs with payload encryption, as the system does (a test-only key).
+TEST_CODEC_KEYS = "test1:" + base64.b64encode(bytes(range(32))).decode()
+TEST_CODEC_TOKEN = "test-codec-token"
+CODEC_ENV = {
+    "JSHR_CODEC_KEYS": TEST_CODEC_KEYS,
+    "JSHR_CODEC_ACTIVE_KEY": "test1",
+    "JSHR_CODEC_SERVER_TOKEN": TEST_CODEC_TOKEN,
+}
+
+
+@functools.cache
+def converter() -> DataConverter:
+    """The converter of the test codec keys, whatever the environment says."""
+    return data_converter(parse_keys(TEST_CODEC_KEYS), CODEC_ENV["JSHR_CODEC_ACTIVE_KEY"])
+
+
+def migrate(database_url: str) -> None:
+    config = Config(str(ROOT / "alembic.ini"))
+    config.attributes["database_url"] = database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")
+
+
+@dataclass
+class App:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+
+
+def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClient:
+    return RegistrationClient(
+        env.client,
+        task_queue=app.settings.task_queue,
+        applicant_key_secret=app.settings.applicant_key_secret,
+        verifier=ApplicationChecks.embedded(app.sessions, app.settings),
+        documents=LocalDocumentStore(app.settings.document_dir),
+    )
+
+
+async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClient) -> None:
+    """A workflow left running without its worker would stop the test server skipping time."""
+    for person in APPLICANTS:
+        handle = env.client.get_workflow_handle(client.workflow_id(person.id_number))
+        with contextlib.suppress(RPCError):
+            await handle.terminate("test finished")
+
+
+@dataclass
+class Harness:
+    env: WorkflowEnvironment
+    app: App
+    client: RegistrationClient
+
+    async def keep_history(self, workflow_id: str, name: str) -> None:
+        """With JSHR_RECORD_HISTORIES=1 (`make histories`), save the history for replay tests."""
+        if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
+            history = await self.env.client.get_workflow_handle(workflow_id).fetch_history()
+            HISTORIES.mkdir(exist_ok=True)
+            (HISTORIES / f"{name}.json").write_text(history.to_json())
+
+
+async def start_and_verify_phone(
+    ts: Harness, person: Person = APPLICANTS[0], **overrides: object
+) -> str:
+    """Start a registration and answer its SMS code: it goes on to review."""
+    workflow_id = await ts.client.start(request(person, **overrides))
+    await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    code = await read_sms_code(ts.app.sessions, person.phone)
+    answer = await ts.client.submit_phone_code(workflow_id, code)
+    assert answer.outcome == PhoneCodeOutcome.ACCEPTED
+    return workflow_id
