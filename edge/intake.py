@@ -7,35 +7,52 @@ and only the hash goes on.
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 from argon2 import PasswordHasher
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic.fields import FieldInfo
 
 from domain import rules
 from domain.contracts.base import ApplicationRefused, Refusal
-from domain.contracts.registration import Consent, RegistrationRequest
+from domain.contracts.registration import PHOTO_FIELDS, Consent, RegistrationRequest
 from domain.photos import CleanPhoto, PhotoLimits, check_pair, clean_photo, fit_to_limit
-from domain.roles import Role
 from store.documents import ref_of
 
 DEFAULT_PHOTO_LIMITS = PhotoLimits()
 
 
-class ApplicationForm(BaseModel):
+# What the applicant types, as plain text under the request's own names: every field of
+# `RegistrationRequest` but the photos (the form holds their bytes), the password hash (the form
+# holds the password) and the consent (two fields of the form). Derived, so that a new field of
+# the request reaches the form; its checks are the request's own, run by `build_request`, so that
+# every field at fault gets its refusal.
+TYPED_FIELDS = tuple(
+    name
+    for name in RegistrationRequest.model_fields
+    if name not in {*PHOTO_FIELDS, "password_hash", "consent"}
+)
+
+
+def _as_typed(field: FieldInfo) -> tuple[Any, Any]:
+    if field.is_required():
+        return (str, ...)
+    return (str | None if field.default is None else str, field.default)
+
+
+_TypedFields = create_model(
+    "_TypedFields",
+    __module__=__name__,
+    **{name: _as_typed(RegistrationRequest.model_fields[name]) for name in TYPED_FIELDS},
+)
+
+
+class ApplicationForm(_TypedFields):  # type: ignore[misc,valid-type]  # fields from create_model
     """What the applicant typed, plaintext password included. Never leaves the client."""
 
     model_config = ConfigDict(hide_input_in_errors=True)  # it holds the plaintext password
 
-    name: str
-    id_number: str
-    phone: str
-    email: str
-    unit_code: str
-    unit_name: str
-    username: str
     password: str
-    requested_role: Role = Role.USER
-    invitation_code: str | None = None
     id_card_front: bytes
     id_card_back: bytes
     notice_version: str
@@ -67,7 +84,7 @@ def build_request(
     """
     refusals: list[Refusal] = []
     photos: dict[str, CleanPhoto] = {}
-    for field in ("id_card_front", "id_card_back"):
+    for field in PHOTO_FIELDS:
         data: bytes = getattr(form, field)
         try:
             if fit_photos and len(data) > limits.max_bytes:
@@ -92,13 +109,11 @@ def build_request(
         rules.check_password(form.password, username=form.username, birth_date=birth)
     except rules.RuleViolation as exc:
         refusals.append(_from_violation(exc))
-    fields = form.model_dump(
-        exclude={"password", "notice_version", "consented_at", "id_card_front", "id_card_back"}
-    )
+    fields = form.model_dump(include=set(TYPED_FIELDS))
     # A refused photo still needs a well-formed reference so the other fields get checked.
     refs = {
         field: ref_of(photos[field].data) if field in photos else ref_of(field.encode())
-        for field in ("id_card_front", "id_card_back")
+        for field in PHOTO_FIELDS
     }
     try:
         request = RegistrationRequest(

@@ -20,7 +20,7 @@ from domain.contracts.internal import (
     VerificationInput,
     VerificationResult,
 )
-from domain.contracts.registration import RegistrationRequest
+from domain.contracts.registration import PHOTO_FIELDS, UNDECLARED_FIELDS, RegistrationRequest
 from domain.keys import applicant_key, keyed_hash
 from domain.photos import check_pair, clean_photo
 from domain.roles import Role
@@ -31,7 +31,7 @@ from store.models import Account, Invitation, Unit
 
 def application_digest(request: RegistrationRequest) -> str:
     """SHA-256 over the canonical application: what an e-signature declares to be true."""
-    canonical = request.model_dump_json(exclude={"password_hash", "consent"})
+    canonical = request.model_dump_json(exclude=set(UNDECLARED_FIELDS))
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -133,7 +133,7 @@ class ApplicationChecks:
         limits = self._settings.photo_limits()
         photos = {}
         refusals = []
-        for field in ("id_card_front", "id_card_back"):
+        for field in PHOTO_FIELDS:
             ref = getattr(request, field)
             try:
                 data = pending.get(ref) or await self._documents.get(ref)

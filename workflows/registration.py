@@ -456,24 +456,8 @@ class RegistrationWorkflow:
 
     @workflow.query
     def application(self) -> ApplicationView:
-        request = self._request
-        return ApplicationView(
-            round=self._round,
-            **request.model_dump(
-                include={
-                    "name",
-                    "id_number",
-                    "phone",
-                    "email",
-                    "unit_code",
-                    "unit_name",
-                    "username",
-                    "requested_role",
-                    "id_card_front",
-                    "id_card_back",
-                }
-            ),
-            changed_fields=self._changed_fields,
+        return ApplicationView.of(
+            self._request, round=self._round, changed_fields=self._changed_fields
         )
 
     # --- helpers -------------------------------------------------------------------------------

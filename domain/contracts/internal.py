@@ -23,6 +23,7 @@ from domain.contracts.permissions import (
     PermissionStage,
 )
 from domain.contracts.registration import (
+    UNDECLARED_FIELDS,
     DecisionResult,
     RegistrationRequest,
     ReviewDecision,
@@ -207,8 +208,8 @@ class RegistrationInput(
 
 def changed_fields(before: RegistrationRequest, after: RegistrationRequest) -> list[str]:
     """The fields a correction changed: what the reviewer of the next round looks at first."""
-    ignored = {"password_hash", "consent"}
-    old, new = before.model_dump(exclude=ignored), after.model_dump(exclude=ignored)
+    undeclared = set(UNDECLARED_FIELDS)
+    old, new = before.model_dump(exclude=undeclared), after.model_dump(exclude=undeclared)
     return sorted(name for name in new if new[name] != old[name])
 
 

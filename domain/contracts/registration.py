@@ -104,6 +104,16 @@ class RegistrationRequest(Message):
         return self
 
 
+# The application's field list is `RegistrationRequest`'s; these name its parts for those who
+# derive from it (the edge's form, the digest, what a correction changed, the reviewer's view).
+# The photos, as references into the document store (the edge's form holds their bytes).
+PHOTO_FIELDS = ("id_card_front", "id_card_back")
+# Not what the applicant declares, so neither signed (the digest) nor "changed" by a correction.
+UNDECLARED_FIELDS = frozenset({"password_hash", "consent"})
+# Never shown to a reviewer: besides those, the invitation code, a secret.
+NOT_FOR_REVIEWERS = UNDECLARED_FIELDS | {"invitation_code"}
+
+
 class PhoneCodeAnswer(Message):
     """`submit_phone_code` Update argument: the code the applicant received by SMS."""
 
@@ -233,6 +243,10 @@ class RegistrationStatus(Message):
 class ApplicationView(Message):
     """`application` Query: the full application for an authorized reviewer (no password)."""
 
+    # Published as its own schema, so declared here with plain types; it is every field of
+    # `RegistrationRequest` but `NOT_FOR_REVIEWERS` (tests/domain/test_field_list.py holds it
+    # to that) and is built from the request by `of`.
+
     round: int
     name: str
     id_number: str
@@ -245,6 +259,13 @@ class ApplicationView(Message):
     id_card_front: str
     id_card_back: str
     changed_fields: list[str]
+
+    @classmethod
+    def of(
+        cls, request: RegistrationRequest, *, round: int, changed_fields: list[str]
+    ) -> ApplicationView:
+        shown = request.model_dump(exclude=set(NOT_FOR_REVIEWERS))
+        return cls(round=round, **shown, changed_fields=changed_fields)
 
 
 class RegistrationOutcome(Message):
