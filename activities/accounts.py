@@ -13,6 +13,7 @@ from temporalio.exceptions import ApplicationError
 from activities.base import StoreActivities
 from activities.notifications import Notifier
 from config import Settings
+from domain import texts
 from domain.contracts.base import Account
 from domain.contracts.internal import AssignRoleInput
 from domain.contracts.permissions import ChangeAction
@@ -90,7 +91,7 @@ class AccountActivities(StoreActivities):
                 action=ChangeAction.GRANT.value,
                 role=role.value,
                 approved_by=[inp.approved_by] if inp.approved_by else [],
-                reason="注册审核通过",
+                reason=texts.APPROVED_GRANT_REASON,
                 source="registration",
                 at=inp.at,
             )
@@ -102,19 +103,15 @@ class AccountActivities(StoreActivities):
             )
             if invitation is not None:
                 invitation.used_by_registration = inp.registration_id
-        body = (
-            f"【江苏卫生人力】您的注册申请已审核通过。登录名:{request.username},"
-            f"角色:{ROLE_TEXT_ZH[role]}。"
+        subject, body = texts.APPROVED
+        await self._notifier.queue_both(
+            session,
+            key=notice_key,
+            phone=request.phone,
+            email=str(request.email),
+            subject=subject,
+            body=body.format(username=request.username, role=ROLE_TEXT_ZH[role]),
         )
-        for channel, address in (("sms", request.phone), ("email", str(request.email))):
-            await self._notifier.queue(
-                session,
-                key=f"{notice_key}/{channel}",
-                channel=channel,
-                recipient=address,
-                subject="审核通过通知",
-                body=body,
-            )
         await session.flush()
         return account
 

@@ -76,14 +76,31 @@ class Notifier:
                 row.delivered_at = datetime.now(UTC)
             await session.commit()
 
-    async def send(
-        self, *, key: str, channel: str, recipient: str, subject: str, body: str
-    ) -> None:
-        async with self._sessions.begin() as session:
+    async def queue_both(
+        self, session: AsyncSession, *, key: str, phone: str, email: str, subject: str, body: str
+    ) -> list[str]:
+        """Queue one message by SMS and by e-mail, as `<key>/sms` and `<key>/email`; returns the
+        keys, for `deliver` once the caller's transaction is committed."""
+        keys = []
+        for channel, address in (("sms", phone), ("email", email)):
+            keys.append(f"{key}/{channel}")
             await self.queue(
-                session, key=key, channel=channel, recipient=recipient, subject=subject, body=body
+                session,
+                key=keys[-1],
+                channel=channel,
+                recipient=address,
+                subject=subject,
+                body=body,
             )
-        await self.deliver([key])
+        return keys
+
+    async def send_both(self, *, key: str, phone: str, email: str, subject: str, body: str) -> None:
+        """`queue_both` in a transaction of its own, then deliver."""
+        async with self._sessions.begin() as session:
+            keys = await self.queue_both(
+                session, key=key, phone=phone, email=email, subject=subject, body=body
+            )
+        await self.deliver(keys)
 
     def _send_mail(self, row: OutboxMessage) -> None:
         message = EmailMessage()
@@ -104,17 +121,10 @@ class NotificationActivities:
     @activity.defn(name="notify_applicant")
     async def notify_applicant(self, notice: ApplicantNotice) -> None:
         """Tell the applicant by SMS and e-mail. Idempotency key: `notice.idempotency_key`."""
-        await self._notifier.send(
-            key=f"{notice.idempotency_key}/sms",
-            channel="sms",
-            recipient=notice.phone,
-            subject=notice.subject,
-            body=notice.body,
-        )
-        await self._notifier.send(
-            key=f"{notice.idempotency_key}/email",
-            channel="email",
-            recipient=notice.email,
+        await self._notifier.send_both(
+            key=notice.idempotency_key,
+            phone=notice.phone,
+            email=notice.email,
             subject=notice.subject,
             body=notice.body,
         )

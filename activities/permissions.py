@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StoreActivities
+from domain import texts
 from domain.contracts.base import Account, Refusal
 from domain.contracts.internal import (
     ApprovalPlan,
@@ -103,7 +104,9 @@ class PermissionActivities(StoreActivities):
             verdict = (
                 Authorization(allowed=False, code=refused.code, message_zh=refused.message_zh)
                 if refused
-                else Authorization(allowed=True, code="ok", message_zh="审批意见已记录")
+                else Authorization(
+                    allowed=True, code="ok", message_zh=texts.APPROVAL_DECISION_RECORDED
+                )
             )
             await _audit_once(
                 session,
@@ -133,32 +136,29 @@ class PermissionActivities(StoreActivities):
                     select(models.Account).where(models.Account.username.in_(inp.recipients))
                 )
             ).all()
-            text = (
-                f"【江苏卫生人力】权限变更申请 {inp.workflow_id} 等待您审批({reminder.label}),"
-                "请登录系统处理。"
-            )
+            subject, body = texts.APPROVAL_REMINDER
+            body = body.format(workflow_id=inp.workflow_id, label=reminder.label)
             for account in recipients:
-                for channel, address in (("sms", account.phone), ("email", account.email)):
-                    keys.append(f"{inp.idempotency_key}/{account.username}/{channel}")
-                    await self._notifier.queue(
-                        session,
-                        key=keys[-1],
-                        channel=channel,
-                        recipient=address,
-                        subject="权限审批提醒",
-                        body=text,
-                    )
+                keys += await self._notifier.queue_both(
+                    session,
+                    key=f"{inp.idempotency_key}/{account.username}",
+                    phone=account.phone,
+                    email=account.email,
+                    subject=subject,
+                    body=body,
+                )
             holder = await session.get(models.Account, inp.holder)
             if reminder.tell_applicant and holder is not None:
                 keys.append(f"{inp.idempotency_key}/holder/sms")
-                contacts = "、".join(a.name for a in recipients) or "系统管理员"
+                names = texts.LIST_SEPARATOR.join(a.name for a in recipients)
+                subject, body = texts.APPROVAL_PROGRESS
                 await self._notifier.queue(
                     session,
                     key=keys[-1],
                     channel="sms",
                     recipient=holder.phone,
-                    subject="审批进度",
-                    body=f"【江苏卫生人力】您的权限变更申请仍在审批中,可联系{contacts}催办。",
+                    subject=subject,
+                    body=body.format(contacts=names or texts.APPROVAL_CONTACTS_FALLBACK),
                 )
             await _audit_once(
                 session,
@@ -178,18 +178,14 @@ class PermissionActivities(StoreActivities):
             holder = await session.get(models.Account, notice.username)
             if holder is None:
                 return
-            keys = [f"{notice.idempotency_key}/sms", f"{notice.idempotency_key}/email"]
-            for key, channel, address in zip(
-                keys, ("sms", "email"), (holder.phone, holder.email), strict=True
-            ):
-                await self._notifier.queue(
-                    session,
-                    key=key,
-                    channel=channel,
-                    recipient=address,
-                    subject=notice.subject,
-                    body=notice.body,
-                )
+            keys = await self._notifier.queue_both(
+                session,
+                key=notice.idempotency_key,
+                phone=holder.phone,
+                email=holder.email,
+                subject=notice.subject,
+                body=notice.body,
+            )
         await self._notifier.deliver(keys)
 
     # --- the change itself ---------------------------------------------------------------------
@@ -280,23 +276,19 @@ class PermissionActivities(StoreActivities):
             outcome=(change.role.value if change.role else change.permission) or "",
             at=inp.at,
         )
-        verb = "已授予您" if inp.action is ChangeAction.GRANT else "已撤销您的"
-        body = (
-            f"【江苏卫生人力】{verb}{change.text_zh}。登录名:{holder.username},"
-            f"当前角色:{ROLE_TEXT_ZH[role]}。"
+        granted = inp.action is ChangeAction.GRANT
+        subject, body = texts.CHANGE_APPLIED
+        body = body.format(
+            verb=texts.CHANGE_GRANTED_VERB if granted else texts.CHANGE_REVOKED_VERB,
+            change=change.text_zh,
+            username=holder.username,
+            role=ROLE_TEXT_ZH[role],
         )
-        if inp.action is ChangeAction.REVOKE:
-            body += f"原因:{inp.reason}"
-        subject = "权限变更通知"
-        for channel, address in (("sms", holder.phone), ("email", holder.email)):
-            await self._notifier.queue(
-                session,
-                key=f"{notice}/{channel}",
-                channel=channel,
-                recipient=address,
-                subject=subject,
-                body=body,
-            )
+        if not granted:
+            body += texts.CHANGE_REVOKED_REASON.format(reason=inp.reason)
+        await self._notifier.queue_both(
+            session, key=notice, phone=holder.phone, email=holder.email, subject=subject, body=body
+        )
         await session.flush()
         return ChangeResult(applied=True, account=_public(holder))
 

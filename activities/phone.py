@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from temporalio import activity
 
 from activities.base import StoreActivities
+from domain import texts
 from domain.contracts.internal import CheckPhoneCodeInput, SendPhoneCodeInput, SendPhoneCodeResult
 from domain.contracts.registration import PhoneCodeOutcome, PhoneCodeResult
 from domain.keys import keyed_hash
@@ -70,13 +71,14 @@ class PhoneActivities(StoreActivities):
                     attempts_left=settings.phone_code_max_attempts,
                 )
             )
+            subject, body = texts.PHONE_CODE_SMS
             await self._notifier.queue(
                 session,
                 key=f"{inp.idempotency_key}/sms",
                 channel="sms",
                 recipient=inp.phone,
-                subject="验证码",
-                body=f"【江苏卫生人力】您的注册验证码为{code},{ttl_minutes}分钟内有效。",
+                subject=subject,
+                body=body.format(code=code, minutes=ttl_minutes),
             )
         await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
         return SendPhoneCodeResult(sent=True)
@@ -94,22 +96,24 @@ class PhoneActivities(StoreActivities):
             )
             if row is None or row.expires_at <= inp.at:
                 return PhoneCodeResult(
-                    outcome=PhoneCodeOutcome.EXPIRED, message_zh="验证码已过期,请重新获取"
+                    outcome=PhoneCodeOutcome.EXPIRED, message_zh=texts.PHONE_CODE_EXPIRED
                 )
             if hmac.compare_digest(row.code_hmac, self._code_hmac(inp.registration_id, inp.code)):
                 row.used = True
-                return PhoneCodeResult(outcome=PhoneCodeOutcome.ACCEPTED, message_zh="手机验证成功")
+                return PhoneCodeResult(
+                    outcome=PhoneCodeOutcome.ACCEPTED, message_zh=texts.PHONE_CODE_ACCEPTED
+                )
             row.attempts_left -= 1
             if row.attempts_left <= 0:
                 row.used = True
                 return PhoneCodeResult(
                     outcome=PhoneCodeOutcome.LOCKED,
-                    message_zh="验证码错误次数过多,已失效,请重新获取",
+                    message_zh=texts.PHONE_CODE_LOCKED,
                 )
             return PhoneCodeResult(
                 outcome=PhoneCodeOutcome.WRONG,
                 attempts_left=row.attempts_left,
-                message_zh=f"验证码错误,还可尝试{row.attempts_left}次",
+                message_zh=texts.PHONE_CODE_WRONG.format(attempts=row.attempts_left),
             )
 
 

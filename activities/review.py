@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StoreActivities
+from domain import texts
 from domain.contracts.internal import (
     AuditInput,
     Authorization,
@@ -87,33 +88,29 @@ class ReviewActivities(StoreActivities):
             recipients = (
                 await session.scalars(select(Account).where(Account.username.in_(inp.recipients)))
             ).all()
-            text = (
-                f"【江苏卫生人力】有一份注册申请(第{inp.round}轮)等待您审核"
-                f"({reminder.label}),请登录系统处理。"
-            )
+            subject, body = texts.REVIEW_REMINDER
+            body = body.format(round=inp.round, label=reminder.label)
             for account in recipients:
-                for channel, address in (("sms", account.phone), ("email", account.email)):
-                    key = f"{inp.idempotency_key}/{account.username}/{channel}"
-                    keys.append(key)
-                    await self._notifier.queue(
-                        session,
-                        key=key,
-                        channel=channel,
-                        recipient=address,
-                        subject="注册审核提醒",
-                        body=text,
-                    )
+                keys += await self._notifier.queue_both(
+                    session,
+                    key=f"{inp.idempotency_key}/{account.username}",
+                    phone=account.phone,
+                    email=account.email,
+                    subject=subject,
+                    body=body,
+                )
             if reminder.tell_applicant:
                 key = f"{inp.idempotency_key}/applicant/sms"
                 keys.append(key)
-                contacts = "、".join(a.name for a in recipients) or "单位管理员"
+                names = texts.LIST_SEPARATOR.join(a.name for a in recipients)
+                subject, body = texts.REVIEW_PROGRESS
                 await self._notifier.queue(
                     session,
                     key=key,
                     channel="sms",
                     recipient=inp.applicant_phone,
-                    subject="审核进度",
-                    body=f"【江苏卫生人力】您的注册申请仍在审核中,可联系{contacts}催办。",
+                    subject=subject,
+                    body=body.format(contacts=names or texts.REVIEW_CONTACTS_FALLBACK),
                 )
             if (
                 await session.scalar(
@@ -145,7 +142,7 @@ class ReviewActivities(StoreActivities):
             elif refused := review_refusal(reviewer, target):
                 verdict = _refuse(refused)
             else:
-                verdict = Authorization(allowed=True, code="ok", message_zh="审核意见已记录")
+                verdict = Authorization(allowed=True, code="ok", message_zh=texts.DECISION_RECORDED)
             session.add(
                 AuditEvent(
                     registration_id=inp.registration_id,
@@ -178,13 +175,5 @@ class ReviewActivities(StoreActivities):
             )
 
 
-_REFUSALS_ZH = {
-    "decision.not_awaiting_review": "该申请当前不在审核阶段",
-    "reviewer.inactive": "审核人不存在或已停用",
-    "reviewer.is_applicant": "不能审核本人的申请",
-    "reviewer.not_authorized": "您不是该申请的审核人",
-}
-
-
 def _refuse(code: str) -> Authorization:
-    return Authorization(allowed=False, code=code, message_zh=_REFUSALS_ZH[code])
+    return Authorization(allowed=False, code=code, message_zh=texts.REVIEW[code].zh)

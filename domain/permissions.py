@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from domain import texts
 from domain.contracts.base import Refusal
 from domain.contracts.permissions import ChangeAction
 from domain.contracts.views import PermissionView
@@ -108,7 +109,8 @@ def permission_views(account: Grantee) -> list[PermissionView]:
             PermissionView(
                 permission=name,
                 scope=scope,
-                text_zh=f"{PERMISSION_TEXT_ZH.get(name, name)}({SCOPE_TEXT_ZH[scope]})",
+                text_zh=PERMISSION_TEXT_ZH.get(name, name)
+                + texts.SCOPED.format(scope=SCOPE_TEXT_ZH[scope]),
                 source="role" if from_role else "grant",
             )
         )
@@ -152,97 +154,41 @@ class Change:
     @property
     def text_zh(self) -> str:
         if self.role is not None:
-            return f"角色“{ROLE_TEXT_ZH[self.role]}”"
+            return texts.CHANGE_ROLE.format(role=ROLE_TEXT_ZH[self.role])
         name = PERMISSION_TEXT_ZH.get(self.permission or "", self.permission)
-        where = f"({SCOPE_TEXT_ZH[self.scope]})" if self.scope else ""
-        return f"权限“{name}”{where}"
+        where = texts.SCOPED.format(scope=SCOPE_TEXT_ZH[self.scope]) if self.scope else ""
+        return texts.CHANGE_PERMISSION.format(permission=name, scope=where)
 
 
-_MESSAGES: dict[str, tuple[str, str, str]] = {
-    # code: (field, message_zh, message_en)
-    "change.one_of": (
-        "role",
-        "请申请一个角色或一项权限(二选一)",
-        "give one role or one permission",
-    ),
-    "role.unknown": (
-        "role",
-        "角色不存在,可选:单位管理员(unit_admin)、系统管理员(system_admin)",
-        "no such role; unit_admin or system_admin",
-    ),
-    "role.base": (
-        "role",
-        "普通用户角色人人都有,不能申请或撤销",
-        "every account holds the user role; it is neither asked for nor revoked",
-    ),
-    "permission.unknown": ("permission", "权限不存在", "no such permission"),
-    "permission.not_grantable": (
-        "permission",
-        "该权限只随角色授予,不能单独申请或撤销",
-        "this permission comes only with a role",
-    ),
-    "account.unknown": ("username", "账号不存在", "no such account"),
-    "account.inactive": ("username", "账号已停用", "the account is not active"),
-    "change.already_held": (
-        "role",
-        "该账号已拥有该角色或权限",
-        "the account already holds it",
-    ),
-    "change.needs_unit": (
-        "username",
-        "该角色或权限限于本单位,账号须隶属于一个单位",
-        "unit-scoped: the account belongs to no unit",
-    ),
-    "approval.too_few_approvers": (
-        "role",
-        "授予系统管理员须两名不同的系统管理员批准,目前可审批的系统管理员不足两名",
-        "four eyes: fewer than two system admins could approve",
-    ),
-    "approver.inactive": ("approver_id", "审批人不存在或已停用", "approver unknown or inactive"),
-    "approver.is_holder": (
-        "approver_id",
-        "不能审批本人的申请",
-        "nobody approves their own request",
-    ),
-    "approver.not_authorized": (
-        "approver_id",
-        "您无权审批该申请",
-        "the approver may not grant this",
-    ),
-    "approver.already_approved": (
-        "approver_id",
-        "您已批准过该申请;授予系统管理员须另一名系统管理员批准",
-        "four eyes: this approver already approved; a different one must",
-    ),
-    "decision.not_awaiting_approval": (
-        "decision",
-        "该申请当前不在审批阶段",
-        "the request is not awaiting approval",
-    ),
-    "decision.superseded": ("decision", "该申请已有审批结论", "the request was already decided"),
-    "decision.in_progress": ("decision", "该审批意见正在处理", "this decision is being processed"),
-    "revoker.inactive": ("by", "操作人不存在或已停用", "the revoking admin is unknown or inactive"),
-    "revoke.not_authorized": (
-        "by",
-        "您无权撤销该角色或权限",
-        "the admin may not revoke this",
-    ),
-    "revoke.not_held": (
-        "role",
-        "该账号没有这一角色或单独授予的权限",
-        "the account does not hold it (as a role or a single grant)",
-    ),
-    "revoke.last_system_admin": (
-        "role",
-        "不能撤销最后一名系统管理员的角色",
-        "the last active system admin's role cannot be revoked",
-    ),
+# The field at fault for each refusal code; the texts are `domain.texts.PERMISSIONS`.
+_FIELDS = {
+    "change.one_of": "role",
+    "role.unknown": "role",
+    "role.base": "role",
+    "permission.unknown": "permission",
+    "permission.not_grantable": "permission",
+    "account.unknown": "username",
+    "account.inactive": "username",
+    "change.already_held": "role",
+    "change.needs_unit": "username",
+    "approval.too_few_approvers": "role",
+    "approver.inactive": "approver_id",
+    "approver.is_holder": "approver_id",
+    "approver.not_authorized": "approver_id",
+    "approver.already_approved": "approver_id",
+    "decision.not_awaiting_approval": "decision",
+    "decision.superseded": "decision",
+    "decision.in_progress": "decision",
+    "revoker.inactive": "by",
+    "revoke.not_authorized": "by",
+    "revoke.not_held": "role",
+    "revoke.last_system_admin": "role",
 }
 
 
 def refusal(code: str) -> Refusal:
-    field, zh, en = _MESSAGES[code]
-    return Refusal(code=code, fields=[field], message_zh=zh, message_en=en)
+    zh, en = texts.PERMISSIONS[code]
+    return Refusal(code=code, fields=[_FIELDS[code]], message_zh=zh, message_en=en)
 
 
 def check_change(role: str | None, permission: str | None) -> list[Refusal]:

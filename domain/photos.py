@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageFilter, ImageOps, ImageStat, UnidentifiedImageError
 
 from domain.rules import RuleViolation
+from domain.texts import PHOTOS
 
 _ACCEPTED = ("JPEG", "PNG")  # Pillow reports multi-picture phone JPEGs as "MPO": kept as JPEG
 _SHARPNESS_SIDE = 800  # sharpness is measured with the longer side scaled to this many pixels
@@ -23,25 +24,6 @@ _LAPLACIAN = ImageFilter.Kernel((3, 3), (0, 1, 0, 1, -4, 1, 0, 1, 0), scale=1, o
 _QUALITIES = range(95, 59, -5)  # fit_to_limit: 95, 90, ..., 60
 _DOWNSCALE_STEP = 0.85
 _SAME_PICTURE_MAX_DISTANCE = 4  # of 64 average-hash bits
-
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "photo.format": ("请上传JPG或PNG格式的身份证照片。", "Photo must be a JPEG or PNG image."),
-    "photo.format.damaged": ("照片文件已损坏，无法读取，请重新上传。",
-                             "Photo file is damaged and cannot be decoded."),
-    "photo.too_large": ("照片不能超过{limit}，请压缩后重新上传。", "Photo is larger than {limit}."),
-    "photo.too_large.pixels": ("照片像素过多，请压缩后重新上传。",
-                               "Photo has more than {limit} pixels."),
-    "photo.too_large.unfit": ("照片无法压缩到{limit}以内，请重新拍摄后上传。",
-                              "Photo cannot be compressed below {limit}."),
-    "photo.resolution": ("照片分辨率过低，至少应为{w}×{h}像素，请重新拍摄。",
-                         "Photo is smaller than {w}x{h} pixels."),
-    "photo.aspect": ("照片比例与身份证不符，请将证件横放并尽量占满画面后拍摄。",
-                     "Photo aspect ratio {ratio} is too far from the card's {card}."),
-    "photo.unclear": ("照片不清晰，请在光线充足处对焦后重新拍摄。",
-                      "Photo is too blurry (sharpness {value} < {limit})."),
-    "photo.same_picture": ("身份证正反面不能使用同一张照片，请分别上传人像面和国徽面。",
-                           "Front and back photos show the same picture."),
-}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,7 +53,7 @@ class CleanPhoto:
 
 
 def _refuse(key: str, field: str, **params: object) -> RuleViolation:
-    zh, en = _MESSAGES[key]
+    zh, en = PHOTOS[key]
     code = ".".join(key.split(".")[:2])
     return RuleViolation(code, field, zh.format(**params), en.format(**params))
 

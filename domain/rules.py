@@ -17,6 +17,8 @@ from pypinyin import Style, lazy_pinyin
 from stdnum import exceptions as stdnum_exc
 from stdnum.cn import ric, uscc
 
+from domain.texts import FORM
+
 USERNAME_MAX_LEN = 32
 NAME_SEPARATOR = "·"
 # Separators applicants type instead of U+00B7, depending on their input method.
@@ -32,53 +34,6 @@ _SPECIALS = frozenset(string.punctuation)
 _SURNAME_PINYIN = {
     "单": "shan", "曾": "zeng", "解": "xie", "仇": "qiu", "区": "ou",
     "朴": "piao", "查": "zha", "缪": "miao", "覃": "qin", "翟": "zhai",
-}  # fmt: skip
-
-# Applicant (zh) and log (en) texts in one place for review. Key = "field.code[.variant]":
-# the field is the first part, the code the first two parts. {lo}/{hi} are filled in.
-_MESSAGES: dict[str, tuple[str, str]] = {
-    "id_number.length": ("身份证号码应为18位。", "ID number must be 18 characters long."),
-    "id_number.format": ("身份证号码应为17位数字加1位数字或X。",
-                         "ID number must be 17 digits followed by a digit or X."),
-    "id_number.checksum": ("身份证号码校验位不正确，请核对。",
-                           "ID number check digit does not match."),
-    "id_number.birth_date": ("身份证号码中的出生日期无效。",
-                             "Birth date in the ID number is not a valid date."),
-    "id_number.birth_date.future": ("身份证号码中的出生日期晚于今天。",
-                                    "Birth date in the ID number is in the future."),
-    "id_number.age": ("申请人年龄须在{lo}至{hi}周岁之间。",
-                      "Applicant age must be between {lo} and {hi}."),
-    "name.empty": ("请填写姓名。", "Name is empty."),
-    "name.characters": ("姓名只能包含汉字和间隔号“·”。",
-                        "Name may contain only CJK ideographs and the middle dot."),
-    "name.separator": ("间隔号“·”只能出现在姓名各部分之间。",
-                       "Middle dot must separate name parts, not lead, trail or repeat."),
-    "name.length": ("姓名长度应为2至20个字。", "Name must be 2 to 20 characters long."),
-    "phone.invalid": ("请填写有效的中国大陆手机号码。",
-                      "Not a valid mainland China phone number."),
-    "phone.not_mobile": ("请填写手机号码，不能使用固定电话。",
-                         "Phone number is valid but not a mobile number."),
-    "unit_code.length": ("统一社会信用代码应为18位。",
-                         "Unified social credit code must be 18 characters."),
-    "unit_code.format": ("统一社会信用代码含有无效字符。",
-                         "Unified social credit code contains invalid characters."),
-    "unit_code.checksum": ("统一社会信用代码校验位不正确。",
-                           "Unified social credit code check character does not match."),
-    "username.length": ("用户名长度应为{lo}至{hi}个字符。",
-                        "Username must be {lo} to {hi} characters long."),
-    "username.characters": ("用户名只能包含小写字母、数字和下划线。",
-                            "Username may contain only a-z, 0-9 and underscore."),
-    "username.start": ("用户名必须以字母开头。", "Username must start with a letter."),
-    "password.length": ("密码长度应为{lo}至{hi}个字符。",
-                        "Password must be {lo} to {hi} characters long."),
-    "password.letter": ("密码须包含字母。", "Password must contain a letter."),
-    "password.digit": ("密码须包含数字。", "Password must contain a digit."),
-    "password.special": ("密码须包含特殊字符，如 !@#$%。",
-                         "Password must contain a punctuation character."),
-    "password.contains_username": ("密码不能包含用户名。",
-                                   "Password must not contain the username."),
-    "password.contains_birth_date": ("密码不能包含出生日期。",
-                                     "Password must not contain the birth date."),
 }  # fmt: skip
 
 
@@ -105,8 +60,8 @@ class RuleViolation(ValueError):
 
 
 def _refuse(key: str, **params: int) -> RuleViolation:
-    """Build the violation for a ``_MESSAGES`` key, filling ``{lo}``/``{hi}`` from params."""
-    zh, en = _MESSAGES[key]
+    """Build the violation for a `domain.texts.FORM` key, filling ``{lo}``/``{hi}`` in."""
+    zh, en = FORM[key]
     parts = key.split(".")
     return RuleViolation(".".join(parts[:2]), parts[0], zh.format(**params), en.format(**params))
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from domain import rules
-from domain.contracts.base import ApplicationRefused, Refusal
+from domain.contracts.base import ApplicationRefused, Refusal, refusals_of
 from domain.contracts.registration import PHOTO_FIELDS, Consent, RegistrationRequest
 from domain.photos import CleanPhoto, PhotoLimits, check_pair, clean_photo, fit_to_limit
 from store.documents import ref_of
@@ -123,7 +123,7 @@ def build_request(
             consent=Consent(notice_version=form.notice_version, consented_at=form.consented_at),
         )
     except ValidationError as exc:
-        refusals += [_from_pydantic(error) for error in exc.errors()]
+        refusals += refusals_of(exc, whole="application")
         request = None
     if refusals or request is None:
         raise ApplicationRefused(_dedupe(refusals))
@@ -139,26 +139,6 @@ _PLACEHOLDER = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
 def _from_violation(exc: rules.RuleViolation) -> Refusal:
     return Refusal(
         code=exc.code, fields=[exc.field], message_zh=exc.message_zh, message_en=exc.message_en
-    )
-
-
-# Chinese messages for fields whose checks are pydantic's own rather than `domain.rules`.
-_FIELD_TEXT_ZH = {
-    "email": "请填写有效的电子邮箱地址",
-    "unit_name": "请填写单位全称(2至100个字符)",
-    "invitation_code": "邀请码格式不正确",
-    "requested_role": "注册只能申请普通用户或单位管理员角色",
-}
-
-
-def _from_pydantic(error: dict) -> Refusal:  # type: ignore[type-arg]
-    field = ".".join(str(part) for part in error["loc"]) or "application"
-    context = error.get("ctx") or {}
-    return Refusal(
-        code=error["type"] if "." in error["type"] else f"{field}.{error['type']}",
-        fields=[field],
-        message_zh=context.get("message_zh") or _FIELD_TEXT_ZH.get(field, f"{field} 填写有误"),
-        message_en=error["msg"],
     )
 
 

@@ -8,6 +8,7 @@ import typer
 from rich.table import Table
 
 from config import Settings
+from domain import texts
 from domain.contracts.views import AccountView
 from domain.permissions import check_change
 from domain.roles import SCOPE_TEXT_ZH
@@ -54,7 +55,7 @@ def show(username: str) -> None:
 
     view = run(main)
     if view is None:
-        console.print("[red]account.unknown[/red] 账号不存在")
+        console.print(f"[red]account.unknown[/red] {texts.PERMISSIONS['account.unknown'].zh}")
         raise typer.Exit(2)
     console.print(
         f"[bold]{view.username}[/bold] {view.masked_name} · 身份证 {view.masked_id_number}"

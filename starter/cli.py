@@ -13,7 +13,7 @@ from rich.table import Table
 from sqlalchemy import select
 
 from config import Settings
-from domain import rules
+from domain import rules, texts
 from domain.keys import applicant_key
 from domain.roles import Role
 from edge.intake import ApplicationForm, build_request
@@ -87,16 +87,15 @@ def register(
 ) -> None:
     """Start a registration, or with --correct resubmit a corrected one (the `resubmit` Update)."""
     if not accept_notice:
-        console.print("请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意")
+        console.print(texts.CLI_NOTICE_NOT_ACCEPTED)
         raise typer.Exit(2)
     photos = {}
     for field, path in (("id_card_front", id_card_front), ("id_card_back", id_card_back)):
         try:
             photos[field] = path.read_bytes()
         except OSError as exc:
-            console.print(
-                f"[red]photo.unreadable[/red] {field}: 无法读取照片文件 {path} ({exc.strerror})"
-            )
+            unreadable = texts.CLI_PHOTO_UNREADABLE.format(path=path, reason=exc.strerror)
+            console.print(f"[red]photo.unreadable[/red] {field}: {unreadable}")
             raise typer.Exit(2) from None
     form = _form(
         **photos,

@@ -17,7 +17,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.contracts.base import ApplicationRefused, Refusal
+from domain.contracts.base import ApplicationRefused, Refusal, refusals_of
 from domain.contracts.internal import ApprovalPlan, ChangeResult
 from domain.contracts.permissions import (
     PermissionChangeRequest,
@@ -206,16 +206,4 @@ def _refused_if_invalid() -> Iterator[None]:
     try:
         yield
     except ValidationError as exc:
-        refusals = []
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"]) or "request"
-            kind = error["type"]
-            refusals.append(
-                Refusal(
-                    code=kind if "." in kind else f"{field}.{kind}",
-                    fields=[field],
-                    message_zh=(error.get("ctx") or {}).get("message_zh") or f"{field} 填写有误",
-                    message_en=error["msg"],
-                )
-            )
-        raise ChangeRefused(refusals) from None
+        raise ChangeRefused(refusals_of(exc, whole="request")) from None

@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from config import Settings
+from domain import texts
 from domain.contracts.registration import RejectionReason
 from domain.keys import applicant_key_of
 from domain.review_rule import ReviewTarget, review_refusal
@@ -69,7 +70,7 @@ def show(workflow_id: str, reviewer: Reviewer) -> None:
             status.unit_code, status.requested_role, applicant_key_of(workflow_id)
         )
         if refused := review_refusal(account, target):
-            console.print(f"[red]{refused}[/red] 您不能查看该申请")
+            console.print(f"[red]{refused}[/red] {texts.CLI_MAY_NOT_VIEW}")
             raise typer.Exit(2)
         application = await client.application(workflow_id)
         store = LocalDocumentStore(settings.document_dir)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
 from config import Settings
-from domain import rules
+from domain import rules, texts
 from domain.contracts.base import Refusal
 from domain.contracts.internal import (
     ProcessPolicy,
@@ -35,8 +35,18 @@ def application_digest(request: RegistrationRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _refusal(code: str, fields: list[str], zh: str, en: str) -> Refusal:
-    return Refusal(code=code, fields=fields, message_zh=zh, message_en=en)
+def _refusal(code: str, fields: list[str], **params: str) -> Refusal:
+    """The refusal of a `domain.texts.VERIFICATION` code, its placeholders filled in."""
+    zh, en = texts.VERIFICATION[code]
+    return Refusal(
+        code=code, fields=fields, message_zh=zh.format(**params), message_en=en.format(**params)
+    )
+
+
+def _violated(exc: rules.RuleViolation, fields: list[str]) -> Refusal:
+    return Refusal(
+        code=exc.code, fields=fields, message_zh=exc.message_zh, message_en=exc.message_en
+    )
 
 
 class ApplicationChecks:
@@ -79,26 +89,14 @@ class ApplicationChecks:
                 max_age=self._settings.applicant_max_age,
             )
         except rules.RuleViolation as exc:
-            refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
+            refusals.append(_violated(exc, [exc.field]))
         if applicant_key(self._settings.applicant_key_secret, request.id_number) != (
             inp.applicant_key
         ):
-            refusals.append(
-                _refusal(
-                    "applicant_key.mismatch",
-                    ["id_number"],
-                    "申请编号与身份证号不一致,请通过正式入口重新提交",
-                    "the workflow ID is not the applicant key of this ID number",
-                )
-            )
+            refusals.append(_refusal("applicant_key.mismatch", ["id_number"]))
         if request.consent.notice_version != self._settings.notice_version:
             refusals.append(
-                _refusal(
-                    "consent.outdated",
-                    ["consent"],
-                    "系统公告与隐私政策已更新,请重新阅读并同意",
-                    f"consent to notice {request.consent.notice_version} is outdated",
-                )
+                _refusal("consent.outdated", ["consent"], version=request.consent.notice_version)
             )
         async with self._sessions() as session:
             unit = await session.get(Unit, request.unit_code)
@@ -143,43 +141,22 @@ class ApplicationChecks:
                     clean_photo, data, field=field, limits=limits
                 )
             except FileNotFoundError:
-                refusals.append(
-                    _refusal(
-                        "photo.missing",
-                        [field],
-                        "证件照片未上传或已丢失,请重新上传",
-                        f"no document {ref}",
-                    )
-                )
+                refusals.append(_refusal("photo.missing", [field], ref=ref))
             except rules.RuleViolation as exc:
-                refusals.append(_refusal(exc.code, [field], exc.message_zh, exc.message_en))
+                refusals.append(_violated(exc, [field]))
         if len(photos) == 2:
             try:
                 check_pair(photos["id_card_front"], photos["id_card_back"])
             except rules.RuleViolation as exc:
-                refusals.append(_refusal(exc.code, [exc.field], exc.message_zh, exc.message_en))
+                refusals.append(_violated(exc, [exc.field]))
         return refusals
 
     @staticmethod
     def _check_unit(unit: Unit | None, request: RegistrationRequest) -> list[Refusal]:
         if unit is None or not unit.active:
-            return [
-                _refusal(
-                    "unit.unknown",
-                    ["unit_code"],
-                    "单位代码不存在或单位已停用,请向单位管理员核实",
-                    "unit code is unknown or the unit is inactive",
-                )
-            ]
+            return [_refusal("unit.unknown", ["unit_code"])]
         if unit.name != request.unit_name.strip():
-            return [
-                _refusal(
-                    "unit.name_mismatch",
-                    ["unit_name", "unit_code"],
-                    "单位名称与单位代码不一致",
-                    "unit name does not match the unit code",
-                )
-            ]
+            return [_refusal("unit.name_mismatch", ["unit_name", "unit_code"])]
         return []
 
     async def _check_identity(self, request: RegistrationRequest) -> list[Refusal]:
@@ -188,14 +165,7 @@ class ApplicationChecks:
         if answer == IdentityAnswer.UNAVAILABLE:
             raise ApplicationError("identity provider unavailable", type="IdentityUnavailable")
         if answer == IdentityAnswer.MISMATCH:
-            return [
-                _refusal(
-                    "identity.mismatch",
-                    ["name", "id_number"],
-                    "姓名与身份证号不匹配,实名认证未通过",
-                    "real-name check failed: name and ID number do not belong together",
-                )
-            ]
+            return [_refusal("identity.mismatch", ["name", "id_number"])]
         return []
 
     async def _check_uniqueness(
@@ -203,36 +173,17 @@ class ApplicationChecks:
     ) -> list[Refusal]:
         refusals = []
         if await session.scalar(select(Account.username).where(Account.applicant_key == key)):
-            refusals.append(
-                _refusal(
-                    "applicant.already_registered",
-                    ["id_number"],
-                    "该身份证号已注册账号,请直接登录或找回密码",
-                    "this ID number already has an account",
-                )
-            )
+            refusals.append(_refusal("applicant.already_registered", ["id_number"]))
         if await session.get(Account, request.username) is not None:
             suggestion = await self._free_username(session, request)
             refusals.append(
-                _refusal(
-                    "username.taken",
-                    ["username"],
-                    f"用户名已被占用,可以使用:{', '.join(suggestion)}",
-                    "username is taken",
-                )
+                _refusal("username.taken", ["username"], suggestions=", ".join(suggestion))
             )
         phone_owner = await session.scalar(
             select(Account.applicant_key).where(Account.phone == request.phone)
         )
         if phone_owner is not None and phone_owner != key:
-            refusals.append(
-                _refusal(
-                    "phone.bound",
-                    ["phone"],
-                    "该手机号已绑定其他账号",
-                    "phone number is bound to another account",
-                )
-            )
+            refusals.append(_refusal("phone.bound", ["phone"]))
         return refusals
 
     @staticmethod
@@ -256,12 +207,5 @@ class ApplicationChecks:
             or invitation.unit_code != request.unit_code
             or invitation.used_by_registration not in (None, registration_id)
         ):
-            return [
-                _refusal(
-                    "invitation.invalid",
-                    ["invitation_code"],
-                    "邀请码无效、已使用或不属于该单位",
-                    "invitation code is invalid, used, or for another unit",
-                )
-            ]
+            return [_refusal("invitation.invalid", ["invitation_code"])]
         return []

@@ -19,6 +19,7 @@ from workflows.common import ACTIVITY, china_time
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
     from activities.review import REMINDER_BATCH, ReviewActivities
+    from domain import texts
     from domain.contracts.base import Account, AuditEntry, Refusal
     from domain.contracts.internal import (
         ApprovalPlan,
@@ -141,14 +142,14 @@ class PermissionChangeWorkflow:
     async def _finish(self, stage: PermissionStage) -> PermissionOutcome:
         self._set_stage(stage)
         if stage == PermissionStage.REJECTED and self._rejection is not None:
-            comment = self._rejection.comment
-            await self._notify_holder(
-                "rejected",
-                f"您申请的{self._change.text_zh}未获批准。{comment}",
+            text = texts.CHANGE_REJECTED.format(
+                change=self._change.text_zh, comment=self._rejection.comment
             )
+            await self._notify_holder("rejected", text)
         elif stage == PermissionStage.REFUSED:
             reasons = ";".join(r.message_zh for r in self._refusals)
-            await self._notify_holder("refused", f"您申请的{self._change.text_zh}未受理:{reasons}")
+            text = texts.CHANGE_REFUSED.format(change=self._change.text_zh, reasons=reasons)
+            await self._notify_holder("refused", text)
         # Let running handlers (a late decision) answer before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return PermissionOutcome(stage=stage, account=self._account, refusals=self._refusals)
@@ -303,8 +304,8 @@ class PermissionChangeWorkflow:
             HolderNotice(
                 idempotency_key=f"{self._id}/{step}",
                 username=self._request.username,
-                subject="权限变更申请结果",
-                body=f"【江苏卫生人力】{text}",
+                subject=texts.CHANGE_RESULT_SUBJECT,
+                body=texts.SMS_PREFIX + text,
             ),
             summary=f"notify holder: {step}",
             **ACTIVITY,

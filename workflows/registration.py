@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.phone import PhoneActivities
     from activities.review import ReviewActivities
     from activities.verification import VerificationActivities
+    from domain import texts
     from domain.contracts.base import Account, AuditEntry, Refusal
     from domain.contracts.internal import (
         ApplicantNotice,
@@ -78,6 +79,10 @@ def _next_china_midnight(instant: datetime) -> datetime:
 def _count(name: str, description: str, **labels: str) -> None:
     # The SDK's meter skips recording while a workflow replays, so nothing counts twice.
     workflow.metric_meter().create_counter(name, description).add(1, labels)
+
+
+def _refused(code: str) -> DecisionResult:
+    return DecisionResult(accepted=False, code=code, message_zh=texts.REVIEW[code].zh)
 
 
 class _Ended(Exception):
@@ -238,12 +243,15 @@ class RegistrationWorkflow:
         if decision.approve:
             return True
         assert decision.reason is not None
+        reason = decision.reason
         self._refusals = [
             Refusal(
-                code=f"review.{decision.reason.value}",
+                code=f"review.{reason.value}",
                 fields=decision.fields,
-                message_zh=f"审核未通过:{REJECTION_TEXT_ZH[decision.reason]}。{decision.comment}",
-                message_en=f"rejected by the reviewer: {decision.reason.value}",
+                message_zh=texts.REJECTED.zh.format(
+                    reason=REJECTION_TEXT_ZH[reason], comment=decision.comment
+                ),
+                message_en=texts.REJECTED.en.format(reason=reason.value),
             )
         ]
         assert self._policy is not None
@@ -255,10 +263,10 @@ class RegistrationWorkflow:
         """Tell the applicant what is wrong and wait for the corrected application."""
         self._set_stage(Stage.AWAITING_CORRECTION)
         self._correction = None
+        subject, body = texts.CORRECTION_NEEDED
+        reasons = ";".join(r.message_zh for r in self._refusals)
         await self._notify_applicant(
-            f"correction-{self._round}",
-            "注册申请需要更正",
-            "您的注册申请需要更正:" + ";".join(r.message_zh for r in self._refusals),
+            f"correction-{self._round}", subject, body.format(reasons=reasons)
         )
         assert self._policy is not None
         await self._wait(
@@ -308,8 +316,8 @@ class RegistrationWorkflow:
                 **ACTIVITY,
             )
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
-            text = {Stage.REJECTED_FINAL: "注册申请未通过审核", Stage.EXPIRED: "注册申请已过期"}
-            await self._notify_applicant(stage.value, text[stage], text[stage] + "。")
+            text = {Stage.REJECTED_FINAL: texts.REJECTED_FINAL, Stage.EXPIRED: texts.EXPIRED}
+            await self._notify_applicant(stage.value, *text[stage])
         # Let running handlers (a late decision, a nudge) answer before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RegistrationOutcome(stage=stage, account=self._account, refusals=self._refusals)
@@ -340,11 +348,11 @@ class RegistrationWorkflow:
     async def resend_phone_code(self) -> ResendResult:
         sent = await self._send_phone_code()
         if sent:
-            return ResendResult(sent=True, message_zh="验证码已重新发送")
+            return ResendResult(sent=True, message_zh=texts.PHONE_CODE_RESENT)
         return ResendResult(
             sent=False,
             retry_after_seconds=self._retry_after,
-            message_zh=f"发送过于频繁,请{self._retry_after}秒后再试",
+            message_zh=texts.PHONE_CODE_TOO_SOON.format(seconds=self._retry_after),
         )
 
     @resend_phone_code.validator
@@ -362,13 +370,13 @@ class RegistrationWorkflow:
             **ACTIVITY,
         )
         self._signed_digest = signature.application_digest
-        return SignResult(accepted=True, message_zh="电子签名已确认")
+        return SignResult(accepted=True, message_zh=texts.SIGNATURE_ACCEPTED)
 
     @sign.validator
     def _validate_sign(self, signature: Signature) -> None:
         self._require_stage(Stage.AWAITING_SIGNATURE)
         if signature.application_digest != self._digest:
-            raise ValueError("signature is over an outdated application digest (申请内容已变更)")
+            raise ValueError(texts.OUTDATED_SIGNATURE)
 
     @workflow.signal
     async def review_decision(self, decision: ReviewDecision) -> None:
@@ -394,14 +402,14 @@ class RegistrationWorkflow:
         if self._last_nudge_at is not None and _china_day(now) == _china_day(self._last_nudge_at):
             return NudgeResult(
                 sent=False,
-                message_zh="今天已催办过,请明天再试",
+                message_zh=texts.NUDGE_TOO_SOON,
                 next_allowed_at=_next_china_midnight(now),
             )
         self._last_nudge_at = now
         self._nudges += 1
         await self._remind(Reminder(at=now, label=f"nudge {self._nudges}"), self._plan.reviewers)
         return NudgeResult(
-            sent=True, message_zh="已提醒审核人", next_allowed_at=_next_china_midnight(now)
+            sent=True, message_zh=texts.NUDGE_SENT, next_allowed_at=_next_china_midnight(now)
         )
 
     @nudge.validator
@@ -412,7 +420,7 @@ class RegistrationWorkflow:
     async def resubmit(self, resubmission: Resubmission) -> ResubmitResult:
         self._correction = resubmission.request
         self._record("resubmission", "applicant", f"round {self._round + 1}")
-        return ResubmitResult(accepted=True, round=self._round + 1, message_zh="已重新提交")
+        return ResubmitResult(accepted=True, round=self._round + 1, message_zh=texts.RESUBMITTED)
 
     @resubmit.validator
     def _validate_resubmit(self, resubmission: Resubmission) -> None:
@@ -420,10 +428,7 @@ class RegistrationWorkflow:
         if self._correction is not None:
             raise ValueError("a correction was already submitted for this round")
         if resubmission.request.id_number != self._request.id_number:
-            raise ValueError(
-                "the ID number cannot change in a correction; withdraw and register anew"
-                " (身份证号不能更正,请撤回后重新注册)"
-            )
+            raise ValueError(texts.ID_NUMBER_FIXED)
 
     @workflow.signal
     def withdraw(self, withdrawal: Withdrawal) -> None:
@@ -605,9 +610,7 @@ class RegistrationWorkflow:
         """Count a decision once, and only if the reviewer may decide; audit it either way."""
         if decision.decision_id in self._decisions:
             earlier = self._decisions[decision.decision_id]
-            return earlier or DecisionResult(
-                accepted=False, code="decision.in_progress", message_zh="该审核意见正在处理"
-            )
+            return earlier or _refused("decision.in_progress")
         self._decisions[decision.decision_id] = None
         authorization = await workflow.execute_activity_method(
             ReviewActivities.authorize_decision,
@@ -626,9 +629,7 @@ class RegistrationWorkflow:
         if authorization.allowed and (
             self._stage != Stage.AWAITING_REVIEW or self._decision is not None
         ):
-            result = DecisionResult(
-                accepted=False, code="decision.superseded", message_zh="该申请已有审核结论"
-            )
+            result = _refused("decision.superseded")
         else:
             result = DecisionResult(
                 accepted=authorization.allowed,
@@ -658,7 +659,7 @@ class RegistrationWorkflow:
                 phone=self._request.phone,
                 email=str(self._request.email),
                 subject=subject,
-                body=f"【江苏卫生人力】{body}",
+                body=texts.SMS_PREFIX + body,
             ),
             summary=f"notify applicant: {step}",
             **ACTIVITY,

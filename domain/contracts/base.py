@@ -13,10 +13,11 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    ValidationError,
 )
 from pydantic_core import PydanticCustomError
 
-from domain import rules
+from domain import rules, texts
 from domain.roles import Role
 
 
@@ -40,14 +41,16 @@ def _rule(check: Callable[[str], str]) -> AfterValidator:
     return AfterValidator(validate)
 
 
+def contract_error(key: str) -> PydanticCustomError:
+    """A validator's refusal from `domain.texts.CONTRACTS`: its code, English and Chinese text."""
+    zh, en = texts.CONTRACTS[key]
+    return PydanticCustomError(".".join(key.split(".")[:2]), en, {"message_zh": zh})
+
+
 def _argon2id(value: str) -> str:
     # The client hashes the password before anything starts: a plaintext here is refused.
     if not value.startswith("$argon2id$") or value.count("$") != 5:
-        raise PydanticCustomError(
-            "password_hash.format",
-            "password_hash must be an Argon2id hash made by the client",
-            {"message_zh": "密码须在客户端加密后提交"},
-        )
+        raise contract_error("password_hash.format")
     return value
 
 
@@ -101,6 +104,27 @@ RequestId = Annotated[str, Field(pattern=r"^[a-z0-9]{6,40}$")]
 
 
 PermissionName = Annotated[str, Field(pattern=r"^[a-z_]{1,30}:[a-z_]{1,30}$")]
+
+
+def refusals_of(error: ValidationError, *, whole: str) -> list[Refusal]:
+    """A validation error as refusals, one per error; `whole` names the field of an error about
+    the whole message. The Chinese text is the check's own, else the catalogue's for the field."""
+    refusals = []
+    for detail in error.errors():
+        field = ".".join(str(part) for part in detail["loc"]) or whole
+        kind = detail["type"]
+        message_zh = (detail.get("ctx") or {}).get("message_zh") or texts.FIELD_INVALID_ZH.get(
+            field, texts.FIELD_INVALID_ZH_ANY.format(field=field)
+        )
+        refusals.append(
+            Refusal(
+                code=kind if "." in kind else f"{field}.{kind}",
+                fields=[field],
+                message_zh=message_zh,
+                message_en=detail["msg"],
+            )
+        )
+    return refusals
 
 
 class ApplicationRefused(Exception):

@@ -11,7 +11,6 @@ from pydantic import (
     Field,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from domain.contracts.base import (
     Account,
@@ -21,6 +20,7 @@ from domain.contracts.base import (
     Refusal,
     RequestId,
     Username,
+    contract_error,
 )
 from domain.roles import Role
 
@@ -52,11 +52,7 @@ class PermissionChangeRequest(Message):
     @model_validator(mode="after")
     def _one_change(self) -> PermissionChangeRequest:
         if (self.role is None) == (self.permission is None):
-            raise PydanticCustomError(
-                "change.one_of",
-                "ask for exactly one role or one permission",
-                {"message_zh": "请申请一个角色或一项权限(二选一)"},
-            )
+            raise contract_error("change.one_of")
         return self
 
 
@@ -74,11 +70,7 @@ class RevokeRequest(Message):
     @model_validator(mode="after")
     def _one_change(self) -> RevokeRequest:
         if (self.role is None) == (self.permission is None):
-            raise PydanticCustomError(
-                "change.one_of",
-                "revoke exactly one role or one permission",
-                {"message_zh": "请撤销一个角色或一项权限(二选一)"},
-            )
+            raise contract_error("change.one_of.revoke")
         return self
 
 

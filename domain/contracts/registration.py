@@ -15,8 +15,8 @@ from pydantic import (
     Field,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
+from domain import texts
 from domain.contracts.base import (
     Account,
     AuditEntry,
@@ -29,6 +29,7 @@ from domain.contracts.base import (
     Refusal,
     UnitCode,
     Username,
+    contract_error,
 )
 from domain.roles import Role
 
@@ -86,21 +87,13 @@ class RegistrationRequest(Message):
     @model_validator(mode="after")
     def _two_different_photos(self) -> RegistrationRequest:
         if self.id_card_front == self.id_card_back:
-            raise PydanticCustomError(
-                "photo.same_picture",
-                "front and back photos are the same document",
-                {"message_zh": "身份证正反面不能使用同一张照片,请分别上传人像面和国徽面"},
-            )
+            raise contract_error("photo.same_picture")
         return self
 
     @model_validator(mode="after")
     def _unit_admins_need_an_invitation(self) -> RegistrationRequest:
         if self.requested_role == Role.UNIT_ADMIN and not self.invitation_code:
-            raise PydanticCustomError(
-                "invitation_code.missing",
-                "a unit-admin application needs an invitation code",
-                {"message_zh": "单位管理员须通过专属渠道注册,请填写邀请码"},
-            )
+            raise contract_error("invitation_code.missing")
         return self
 
 
@@ -164,13 +157,7 @@ class RejectionReason(StrEnum):
         return self is RejectionReason.NOT_AN_EMPLOYEE
 
 
-REJECTION_TEXT_ZH = {
-    RejectionReason.INFORMATION_MISMATCH: "信息不符",
-    RejectionReason.MATERIALS_INCOMPLETE: "材料不全",
-    RejectionReason.PHOTO_UNCLEAR: "证件照片不清晰",
-    RejectionReason.NOT_AN_EMPLOYEE: "非本单位人员",
-    RejectionReason.OTHER: "其他原因",
-}
+REJECTION_TEXT_ZH = {reason: texts.REJECTION_REASONS_ZH[reason.value] for reason in RejectionReason}
 
 
 class ReviewDecision(Message):
@@ -186,11 +173,7 @@ class ReviewDecision(Message):
     @model_validator(mode="after")
     def _rejection_needs_reason(self) -> ReviewDecision:
         if not self.approve and self.reason is None:
-            raise PydanticCustomError(
-                "decision.reason_missing",
-                "a rejection needs a reason",
-                {"message_zh": "驳回须注明原因"},
-            )
+            raise contract_error("decision.reason_missing")
         return self
 
 

@@ -1,0 +1,342 @@
+"""Every text a person reads, in one place: refusals by code (Chinese for people, English for
+logs), the answers of the workflows' Updates, and the SMS and e-mail the system sends.
+
+Tests compare these texts, and recorded histories (tests/workflows/histories/) hold some of them
+byte for byte: change one only on purpose, then run the replay test. `{name}` placeholders are
+filled in with `str.format` by the module that uses the text. The names of roles, permissions and
+scopes are data of the roles, in `domain.roles`.
+
+Pure constants: workflow code imports this module too.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Text(NamedTuple):
+    zh: str  # for the person
+    en: str  # for logs and integrators
+
+
+# Every SMS, and the e-mail sent with it, opens with the sender's signature (签名).
+SMS_PREFIX = "【江苏卫生人力】"
+
+
+# --- refusals --------------------------------------------------------------------------------
+# Keys are "field.code[.variant]": the code is the first two parts, the field at fault the first
+# (unless the module that refuses says otherwise); a variant tells texts of one code apart.
+
+# The form's rules (`domain.rules`).
+FORM: dict[str, Text] = {
+    "id_number.length": Text("身份证号码应为18位。", "ID number must be 18 characters long."),
+    "id_number.format": Text(
+        "身份证号码应为17位数字加1位数字或X。",
+        "ID number must be 17 digits followed by a digit or X.",
+    ),
+    "id_number.checksum": Text(
+        "身份证号码校验位不正确，请核对。", "ID number check digit does not match."
+    ),
+    "id_number.birth_date": Text(
+        "身份证号码中的出生日期无效。", "Birth date in the ID number is not a valid date."
+    ),
+    "id_number.birth_date.future": Text(
+        "身份证号码中的出生日期晚于今天。", "Birth date in the ID number is in the future."
+    ),
+    "id_number.age": Text(
+        "申请人年龄须在{lo}至{hi}周岁之间。", "Applicant age must be between {lo} and {hi}."
+    ),
+    "name.empty": Text("请填写姓名。", "Name is empty."),
+    "name.characters": Text(
+        "姓名只能包含汉字和间隔号“·”。", "Name may contain only CJK ideographs and the middle dot."
+    ),
+    "name.separator": Text(
+        "间隔号“·”只能出现在姓名各部分之间。",
+        "Middle dot must separate name parts, not lead, trail or repeat.",
+    ),
+    "name.length": Text("姓名长度应为2至20个字。", "Name must be 2 to 20 characters long."),
+    "phone.invalid": Text(
+        "请填写有效的中国大陆手机号码。", "Not a valid mainland China phone number."
+    ),
+    "phone.not_mobile": Text(
+        "请填写手机号码，不能使用固定电话。", "Phone number is valid but not a mobile number."
+    ),
+    "unit_code.length": Text(
+        "统一社会信用代码应为18位。", "Unified social credit code must be 18 characters."
+    ),
+    "unit_code.format": Text(
+        "统一社会信用代码含有无效字符。", "Unified social credit code contains invalid characters."
+    ),
+    "unit_code.checksum": Text(
+        "统一社会信用代码校验位不正确。",
+        "Unified social credit code check character does not match.",
+    ),
+    "username.length": Text(
+        "用户名长度应为{lo}至{hi}个字符。", "Username must be {lo} to {hi} characters long."
+    ),
+    "username.characters": Text(
+        "用户名只能包含小写字母、数字和下划线。",
+        "Username may contain only a-z, 0-9 and underscore.",
+    ),
+    "username.start": Text("用户名必须以字母开头。", "Username must start with a letter."),
+    "password.length": Text(
+        "密码长度应为{lo}至{hi}个字符。", "Password must be {lo} to {hi} characters long."
+    ),
+    "password.letter": Text("密码须包含字母。", "Password must contain a letter."),
+    "password.digit": Text("密码须包含数字。", "Password must contain a digit."),
+    "password.special": Text(
+        "密码须包含特殊字符，如 !@#$%。", "Password must contain a punctuation character."
+    ),
+    "password.contains_username": Text(
+        "密码不能包含用户名。", "Password must not contain the username."
+    ),
+    "password.contains_birth_date": Text(
+        "密码不能包含出生日期。", "Password must not contain the birth date."
+    ),
+}
+
+
+# The ID-card photos (`domain.photos`).
+PHOTOS: dict[str, Text] = {
+    "photo.format": Text("请上传JPG或PNG格式的身份证照片。", "Photo must be a JPEG or PNG image."),
+    "photo.format.damaged": Text(
+        "照片文件已损坏，无法读取，请重新上传。", "Photo file is damaged and cannot be decoded."
+    ),
+    "photo.too_large": Text(
+        "照片不能超过{limit}，请压缩后重新上传。", "Photo is larger than {limit}."
+    ),
+    "photo.too_large.pixels": Text(
+        "照片像素过多，请压缩后重新上传。", "Photo has more than {limit} pixels."
+    ),
+    "photo.too_large.unfit": Text(
+        "照片无法压缩到{limit}以内，请重新拍摄后上传。", "Photo cannot be compressed below {limit}."
+    ),
+    "photo.resolution": Text(
+        "照片分辨率过低，至少应为{w}×{h}像素，请重新拍摄。", "Photo is smaller than {w}x{h} pixels."
+    ),
+    "photo.aspect": Text(
+        "照片比例与身份证不符，请将证件横放并尽量占满画面后拍摄。",
+        "Photo aspect ratio {ratio} is too far from the card's {card}.",
+    ),
+    "photo.unclear": Text(
+        "照片不清晰，请在光线充足处对焦后重新拍摄。",
+        "Photo is too blurry (sharpness {value} < {limit}).",
+    ),
+    "photo.same_picture": Text(
+        "身份证正反面不能使用同一张照片，请分别上传人像面和国徽面。",
+        "Front and back photos show the same picture.",
+    ),
+}
+
+
+# The contracts' own validators (`domain.contracts`).
+CONTRACTS: dict[str, Text] = {
+    "password_hash.format": Text(
+        "密码须在客户端加密后提交", "password_hash must be an Argon2id hash made by the client"
+    ),
+    "photo.same_picture": Text(
+        "身份证正反面不能使用同一张照片,请分别上传人像面和国徽面",
+        "front and back photos are the same document",
+    ),
+    "invitation_code.missing": Text(
+        "单位管理员须通过专属渠道注册,请填写邀请码",
+        "a unit-admin application needs an invitation code",
+    ),
+    "decision.reason_missing": Text("驳回须注明原因", "a rejection needs a reason"),
+    "change.one_of": Text(
+        "请申请一个角色或一项权限(二选一)", "ask for exactly one role or one permission"
+    ),
+    "change.one_of.revoke": Text(
+        "请撤销一个角色或一项权限(二选一)", "revoke exactly one role or one permission"
+    ),
+}
+
+# Fields whose checks are pydantic's own rather than `domain.rules`, and any other field.
+FIELD_INVALID_ZH = {
+    "email": "请填写有效的电子邮箱地址",
+    "unit_name": "请填写单位全称(2至100个字符)",
+    "invitation_code": "邀请码格式不正确",
+    "requested_role": "注册只能申请普通用户或单位管理员角色",
+}
+FIELD_INVALID_ZH_ANY = "{field} 填写有误"
+
+# What the form's rules cannot know: the database and the document store (`store.verification`).
+VERIFICATION: dict[str, Text] = {
+    "applicant_key.mismatch": Text(
+        "申请编号与身份证号不一致,请通过正式入口重新提交",
+        "the workflow ID is not the applicant key of this ID number",
+    ),
+    "consent.outdated": Text(
+        "系统公告与隐私政策已更新,请重新阅读并同意", "consent to notice {version} is outdated"
+    ),
+    "photo.missing": Text("证件照片未上传或已丢失,请重新上传", "no document {ref}"),
+    "unit.unknown": Text(
+        "单位代码不存在或单位已停用,请向单位管理员核实",
+        "unit code is unknown or the unit is inactive",
+    ),
+    "unit.name_mismatch": Text(
+        "单位名称与单位代码不一致", "unit name does not match the unit code"
+    ),
+    "identity.mismatch": Text(
+        "姓名与身份证号不匹配,实名认证未通过",
+        "real-name check failed: name and ID number do not belong together",
+    ),
+    "applicant.already_registered": Text(
+        "该身份证号已注册账号,请直接登录或找回密码", "this ID number already has an account"
+    ),
+    "username.taken": Text("用户名已被占用,可以使用:{suggestions}", "username is taken"),
+    "phone.bound": Text("该手机号已绑定其他账号", "phone number is bound to another account"),
+    "invitation.invalid": Text(
+        "邀请码无效、已使用或不属于该单位",
+        "invitation code is invalid, used, or for another unit",
+    ),
+}
+
+# A reviewer's decision on a registration (`activities.review`, `workflows.registration`).
+REVIEW: dict[str, Text] = {
+    "decision.not_awaiting_review": Text(
+        "该申请当前不在审核阶段", "the registration is not awaiting review"
+    ),
+    "reviewer.inactive": Text("审核人不存在或已停用", "reviewer unknown or inactive"),
+    "reviewer.is_applicant": Text("不能审核本人的申请", "nobody reviews their own application"),
+    "reviewer.not_authorized": Text(
+        "您不是该申请的审核人", "the reviewer may not decide this application"
+    ),
+    "decision.in_progress": Text("该审核意见正在处理", "this decision is being processed"),
+    "decision.superseded": Text("该申请已有审核结论", "the registration was already decided"),
+}
+
+# A permission change (`domain.permissions`).
+PERMISSIONS: dict[str, Text] = {
+    "change.one_of": Text("请申请一个角色或一项权限(二选一)", "give one role or one permission"),
+    "role.unknown": Text(
+        "角色不存在,可选:单位管理员(unit_admin)、系统管理员(system_admin)",
+        "no such role; unit_admin or system_admin",
+    ),
+    "role.base": Text(
+        "普通用户角色人人都有,不能申请或撤销",
+        "every account holds the user role; it is neither asked for nor revoked",
+    ),
+    "permission.unknown": Text("权限不存在", "no such permission"),
+    "permission.not_grantable": Text(
+        "该权限只随角色授予,不能单独申请或撤销", "this permission comes only with a role"
+    ),
+    "account.unknown": Text("账号不存在", "no such account"),
+    "account.inactive": Text("账号已停用", "the account is not active"),
+    "change.already_held": Text("该账号已拥有该角色或权限", "the account already holds it"),
+    "change.needs_unit": Text(
+        "该角色或权限限于本单位,账号须隶属于一个单位", "unit-scoped: the account belongs to no unit"
+    ),
+    "approval.too_few_approvers": Text(
+        "授予系统管理员须两名不同的系统管理员批准,目前可审批的系统管理员不足两名",
+        "four eyes: fewer than two system admins could approve",
+    ),
+    "approver.inactive": Text("审批人不存在或已停用", "approver unknown or inactive"),
+    "approver.is_holder": Text("不能审批本人的申请", "nobody approves their own request"),
+    "approver.not_authorized": Text("您无权审批该申请", "the approver may not grant this"),
+    "approver.already_approved": Text(
+        "您已批准过该申请;授予系统管理员须另一名系统管理员批准",
+        "four eyes: this approver already approved; a different one must",
+    ),
+    "decision.not_awaiting_approval": Text(
+        "该申请当前不在审批阶段", "the request is not awaiting approval"
+    ),
+    "decision.superseded": Text("该申请已有审批结论", "the request was already decided"),
+    "decision.in_progress": Text("该审批意见正在处理", "this decision is being processed"),
+    "revoker.inactive": Text("操作人不存在或已停用", "the revoking admin is unknown or inactive"),
+    "revoke.not_authorized": Text("您无权撤销该角色或权限", "the admin may not revoke this"),
+    "revoke.not_held": Text(
+        "该账号没有这一角色或单独授予的权限",
+        "the account does not hold it (as a role or a single grant)",
+    ),
+    "revoke.last_system_admin": Text(
+        "不能撤销最后一名系统管理员的角色", "the last active system admin's role cannot be revoked"
+    ),
+}
+
+
+# A reviewer's reasons to reject, by `RejectionReason` value, and the refusal they make.
+REJECTION_REASONS_ZH = {
+    "information_mismatch": "信息不符",
+    "materials_incomplete": "材料不全",
+    "photo_unclear": "证件照片不清晰",
+    "not_an_employee": "非本单位人员",
+    "other": "其他原因",
+}
+REJECTED = Text("审核未通过:{reason}。{comment}", "rejected by the reviewer: {reason}")
+
+# Update validators' refusals (English for the integrator, Chinese in brackets for the person).
+OUTDATED_SIGNATURE = "signature is over an outdated application digest (申请内容已变更)"
+ID_NUMBER_FIXED = (
+    "the ID number cannot change in a correction; withdraw and register anew"
+    " (身份证号不能更正,请撤回后重新注册)"
+)
+
+
+# --- answers to the applicant's and the reviewer's messages ----------------------------------
+
+PHONE_CODE_ACCEPTED = "手机验证成功"
+PHONE_CODE_WRONG = "验证码错误,还可尝试{attempts}次"
+PHONE_CODE_EXPIRED = "验证码已过期,请重新获取"
+PHONE_CODE_LOCKED = "验证码错误次数过多,已失效,请重新获取"
+PHONE_CODE_RESENT = "验证码已重新发送"
+PHONE_CODE_TOO_SOON = "发送过于频繁,请{seconds}秒后再试"
+SIGNATURE_ACCEPTED = "电子签名已确认"
+NUDGE_SENT = "已提醒审核人"
+NUDGE_TOO_SOON = "今天已催办过,请明天再试"
+RESUBMITTED = "已重新提交"
+DECISION_RECORDED = "审核意见已记录"
+APPROVAL_DECISION_RECORDED = "审批意见已记录"
+
+
+# --- SMS and e-mail: (subject, body); bodies open with SMS_PREFIX ------------------------------
+
+PHONE_CODE_SMS = ("验证码", SMS_PREFIX + "您的注册验证码为{code},{minutes}分钟内有效。")
+
+REVIEW_REMINDER = (
+    "注册审核提醒",
+    SMS_PREFIX + "有一份注册申请(第{round}轮)等待您审核({label}),请登录系统处理。",
+)
+REVIEW_PROGRESS = ("审核进度", SMS_PREFIX + "您的注册申请仍在审核中,可联系{contacts}催办。")
+REVIEW_CONTACTS_FALLBACK = "单位管理员"
+CORRECTION_NEEDED = ("注册申请需要更正", "您的注册申请需要更正:{reasons}")
+REJECTED_FINAL = ("注册申请未通过审核", "注册申请未通过审核。")
+EXPIRED = ("注册申请已过期", "注册申请已过期。")
+APPROVED = (
+    "审核通过通知",
+    SMS_PREFIX + "您的注册申请已审核通过。登录名:{username},角色:{role}。",
+)
+# The reason of the first grant in an account's grant history.
+APPROVED_GRANT_REASON = "注册审核通过"
+
+APPROVAL_REMINDER = (
+    "权限审批提醒",
+    SMS_PREFIX + "权限变更申请 {workflow_id} 等待您审批({label}),请登录系统处理。",
+)
+APPROVAL_PROGRESS = (
+    "审批进度",
+    SMS_PREFIX + "您的权限变更申请仍在审批中,可联系{contacts}催办。",
+)
+APPROVAL_CONTACTS_FALLBACK = "系统管理员"
+CHANGE_APPLIED = (
+    "权限变更通知",
+    SMS_PREFIX + "{verb}{change}。登录名:{username},当前角色:{role}。",
+)
+CHANGE_GRANTED_VERB = "已授予您"
+CHANGE_REVOKED_VERB = "已撤销您的"
+CHANGE_REVOKED_REASON = "原因:{reason}"
+CHANGE_RESULT_SUBJECT = "权限变更申请结果"
+CHANGE_REJECTED = "您申请的{change}未获批准。{comment}"
+CHANGE_REFUSED = "您申请的{change}未受理:{reasons}"
+# How a change names what it grants: 角色“单位管理员”, 权限“审核单位人员”(本单位).
+CHANGE_ROLE = "角色“{role}”"
+CHANGE_PERMISSION = "权限“{permission}”{scope}"
+SCOPED = "({scope})"
+# --- the command line (`starter`) -----------------------------------------------------------
+
+CLI_NOTICE_NOT_ACCEPTED = "请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意"
+CLI_PHOTO_UNREADABLE = "无法读取照片文件 {path} ({reason})"
+CLI_MAY_NOT_VIEW = "您不能查看该申请"
+
+# Names joined in a text (contacts, reviewers): 张三、李四.
+LIST_SEPARATOR = "、"
