@@ -30,11 +30,13 @@ browser:
 ## test: the whole suite (time-skipping server, dev server, SQLite, a real browser)
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(PY) -m pytest -q
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 ## lock: re-pin dependencies (versions and hashes, no download addresses)
 lock:

@@ -17,10 +17,10 @@ import re
 import sqlite3
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from temporalio.client import Client, WorkflowUpdateFailedError
 
@@ -235,7 +235,7 @@ class Skeleton:
         return handle.id
 
     async def submit_code(self, workflow_id: str, code: str) -> bool:
-        handle = self.client.get_workflow_handle_for(SkeletonWorkflow.run, workflow_id)
+        handle = self.client.get_workflow_handle(workflow_id)
         try:
             return await handle.execute_update(SkeletonWorkflow.submit_phone_code, code)
         except WorkflowUpdateFailedError as exc:
@@ -244,11 +244,11 @@ class Skeleton:
             raise
 
     async def decide(self, workflow_id: str) -> None:
-        handle = self.client.get_workflow_handle_for(SkeletonWorkflow.run, workflow_id)
+        handle = self.client.get_workflow_handle(workflow_id)
         assert await handle.execute_update(SkeletonWorkflow.decide, True)
 
     async def result(self, workflow_id: str) -> None:
-        handle = self.client.get_workflow_handle_for(SkeletonWorkflow.run, workflow_id)
+        handle = self.client.get_workflow_handle(workflow_id)
         assert await handle.result() == "completed"
 
 
@@ -361,12 +361,14 @@ async def closed_loop(
 
 
 async def open_loop(
-    work: Callable[[Applicant], Awaitable[Trace]], applicants: list[Applicant], rate: float
+    work: Callable[[Applicant], Coroutine[Any, Any, Trace]],
+    applicants: list[Applicant],
+    rate: float,
 ) -> Pass:
     """Start registrations at `rate` per second (Poisson arrivals), however many are in flight."""
     arrivals = random.Random(7)
     result = Pass()
-    tasks = []
+    tasks: list[asyncio.Task[Trace]] = []
     began = time.perf_counter()
     due = began
     for applicant in applicants:

@@ -10,6 +10,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from google.protobuf.message import Message
+from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import Client, WorkflowHistory
@@ -18,15 +19,14 @@ from bench.driver import Registrations, Trace, to_review
 from bench.system import REVIEWER
 from domain.contracts.registration import RejectionReason, Stage
 
-PAYLOAD = "temporal.api.common.v1.Payload"
 ENCRYPTED = b"binary/encrypted"
 
 
-def _payloads(message: Message) -> list[Message]:
+def _payloads(message: Message) -> list[Payload]:
     """Every `Payload` inside a protobuf message (inputs, results, headers, search attributes)."""
-    if message.DESCRIPTOR.full_name == PAYLOAD:
+    if isinstance(message, Payload):
         return [message]
-    found = []
+    found: list[Payload] = []
     for fd, value in message.ListFields():
         if fd.message_type is None:
             continue
@@ -50,7 +50,7 @@ def history_size(histories: list[WorkflowHistory]) -> dict[str, Any]:
     """Events and payload bytes over the runs of one workflow (continue-as-new included)."""
     events = [event for history in histories for event in history.events]
     payloads = [p for event in events for p in _payloads(event)]
-    encrypted = [p for p in payloads if p.metadata.get("encoding") == ENCRYPTED]  # type: ignore[attr-defined]
+    encrypted = [p for p in payloads if p.metadata.get("encoding") == ENCRYPTED]
     return {
         "runs": len(histories),
         "events": len(events),

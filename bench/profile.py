@@ -9,7 +9,7 @@ import pstats
 import sysconfig
 import threading
 import time
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -75,13 +75,14 @@ class ThreadCpu:
     def stop(self) -> dict[str, float]:
         after = _task_cpu()
         by_tid = {t.native_id: t for t in threading.enumerate()}
-        groups: Counter[str] = Counter()
+        groups: defaultdict[str, float] = defaultdict(float)
         for tid, seconds in after.items():
             groups[_thread_group(by_tid.get(tid))] += seconds - self._before.get(tid, 0.0)
         total = cpu_seconds() - self._process
         # Threads that ended during the pass took their counters with them.
         groups["threads that ended"] += max(0.0, total - sum(groups.values()))
-        return {group: round(seconds, 2) for group, seconds in groups.most_common()}
+        heaviest_first = sorted(groups.items(), key=lambda item: -item[1])
+        return {group: round(seconds, 2) for group, seconds in heaviest_first}
 
 
 def _component(filename: str) -> str:
@@ -111,7 +112,7 @@ class EventLoopProfile:
 
     def result(self, registrations: int) -> dict[str, Any]:
         """CPU ms per registration by component and the heaviest functions."""
-        stats = pstats.Stats(self._profile).stats  # type: ignore[attr-defined]
+        stats = pstats.Stats(self._profile).stats  # type: ignore[attr-defined]  # not in typeshed
         components: Counter[str] = Counter()
         functions: Counter[str] = Counter()
         for (filename, _line, name), (_cc, _nc, own, _cum, callers) in stats.items():

@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import faulthandler
+import functools
 import gc
 import logging
 import shlex
@@ -181,7 +182,7 @@ async def throughput(
     the machine's background load during the run falls on both sides alike."""
     for side in sides:
         await closed_loop(
-            lambda a, t=side.target: register(t, a),
+            functools.partial(register, side.target),
             list(system.applicants(args.warmup)),
             args.in_flight,
         )
@@ -320,7 +321,7 @@ async def _phases(
         for target, summary in ((skeleton, skeleton_summary), (ours, ours_summary)):
             with EventLoopProfile() as profile:
                 profiled = await closed_loop(
-                    lambda a, t=target: register(t, a),
+                    functools.partial(register, target),
                     list(system.applicants(args.profile_total)),
                     args.in_flight,
                 )

@@ -15,17 +15,16 @@ reviewer was told" in the same way, at the same poll interval.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
-from temporalio.common import RetryPolicy
 from temporalio.worker import Worker
 
-ACTIVITY = {
-    "start_to_close_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
-}
+from workflows.common import ACTIVITY  # the registration's own activity options
+
 SKELETON_CODE = "000000"
 
 
@@ -41,7 +40,7 @@ class SkeletonActivities:
 
     @activity.defn(name="skeleton_send_code")
     async def send_code(self) -> None:
-        self._board.append((activity.info().workflow_id, "code", SKELETON_CODE))
+        self._board.append((activity.info().workflow_id or "", "code", SKELETON_CODE))
 
     @activity.defn(name="skeleton_check_code")
     async def check_code(self) -> None:
@@ -53,7 +52,7 @@ class SkeletonActivities:
 
     @activity.defn(name="skeleton_send_reminder")
     async def send_reminder(self) -> None:
-        self._board.append((activity.info().workflow_id, "review-1", ""))
+        self._board.append((activity.info().workflow_id or "", "review-1", ""))
 
     @activity.defn(name="skeleton_authorize")
     async def authorize(self) -> None:
@@ -63,7 +62,7 @@ class SkeletonActivities:
     async def assign_role(self) -> None:
         pass
 
-    def methods(self) -> list[object]:
+    def methods(self) -> list[Callable[..., Any]]:
         return [
             self.verify,
             self.send_code,

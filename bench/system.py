@@ -49,7 +49,7 @@ def use_run_keys() -> None:
 def bench_settings(workdir: Path, temporal_address: str) -> Settings:
     # `_env_file=None`: a developer's var/dev-secrets.env must not leak into the benchmark.
     return Settings(
-        _env_file=None,  # type: ignore[call-arg]
+        _env_file=None,
         environment="development",
         temporal_address=temporal_address,
         database_url=f"sqlite+aiosqlite:///{workdir / 'app.db'}",
@@ -62,7 +62,7 @@ def bench_settings(workdir: Path, temporal_address: str) -> Settings:
 
 
 async def start_dev_server(workdir: Path, *, in_memory: bool) -> WorkflowEnvironment:
-    settings = Settings(_env_file=None)  # type: ignore[call-arg]
+    settings = Settings(_env_file=None)
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         dev_server_database_filename=None if in_memory else str(workdir / "temporal.db"),

@@ -75,7 +75,9 @@ async def many_waiting(
     async with system.sessions() as session:
         reviewer = await session.get(Account, REVIEWER)
     assert reviewer is not None
-    query = inbox_query(review_reach(reviewer))
+    reach = review_reach(reviewer)
+    assert reach is not None
+    query = inbox_query(reach)
     # Visibility is eventually consistent: wait until it lists every waiting registration.
     deadline = time.monotonic() + 120
     while (listed := (await client.count_workflows(query)).count) < len(waiting):

@@ -11,6 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
+from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
@@ -62,7 +63,10 @@ async def register_search_attributes(client: Client, namespace: str) -> None:
     await client.operator_service.add_search_attributes(
         AddSearchAttributesRequest(
             namespace=namespace,
-            search_attributes={key.name: key.indexed_value_type for key in search.ALL},
+            search_attributes={
+                key.name: IndexedValueType.ValueType(key.indexed_value_type.value)
+                for key in search.ALL
+            },
         )
     )
 

@@ -40,14 +40,14 @@ def _as_typed(field: FieldInfo) -> tuple[Any, Any]:
     return (str | None if field.default is None else str, field.default)
 
 
-_TypedFields = create_model(
-    "_TypedFields",
-    __module__=__name__,
-    **{name: _as_typed(RegistrationRequest.model_fields[name]) for name in TYPED_FIELDS},
-)
+_typed: dict[str, Any] = {
+    name: _as_typed(RegistrationRequest.model_fields[name]) for name in TYPED_FIELDS
+}
+# Any to the type checker, which cannot see fields made at run time.
+_TypedFields: Any = create_model("_TypedFields", __module__=__name__, **_typed)
 
 
-class ApplicationForm(_TypedFields):  # type: ignore[misc,valid-type]  # fields from create_model
+class ApplicationForm(_TypedFields):
     """What the applicant typed, plaintext password included. Never leaves the client."""
 
     model_config = ConfigDict(hide_input_in_errors=True)  # it holds the plaintext password
@@ -83,6 +83,7 @@ def build_request(
         ApplicationRefused: with one refusal per field at fault (codes and Chinese messages).
     """
     refusals: list[Refusal] = []
+    typed: dict[str, Any] = form.model_dump(include=set(TYPED_FIELDS))
     photos: dict[str, CleanPhoto] = {}
     for field in PHOTO_FIELDS:
         data: bytes = getattr(form, field)
@@ -100,16 +101,15 @@ def build_request(
     birth: date | None = None
     try:
         number = rules.normalize_id_number(
-            form.id_number, today=today, min_age=ages[0], max_age=ages[1]
+            typed["id_number"], today=today, min_age=ages[0], max_age=ages[1]
         )
         birth = rules.birth_date_of(number)
     except rules.RuleViolation as exc:
         refusals.append(_from_violation(exc))
     try:
-        rules.check_password(form.password, username=form.username, birth_date=birth)
+        rules.check_password(form.password, username=typed["username"], birth_date=birth)
     except rules.RuleViolation as exc:
         refusals.append(_from_violation(exc))
-    fields = form.model_dump(include=set(TYPED_FIELDS))
     # A refused photo still needs a well-formed reference so the other fields get checked.
     refs = {
         field: ref_of(photos[field].data) if field in photos else ref_of(field.encode())
@@ -117,7 +117,7 @@ def build_request(
     }
     try:
         request = RegistrationRequest(
-            **fields,
+            **typed,
             **refs,
             password_hash=PasswordHasher().hash(form.password) if not refusals else _PLACEHOLDER,
             consent=Consent(notice_version=form.notice_version, consented_at=form.consented_at),

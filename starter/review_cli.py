@@ -13,7 +13,7 @@ from domain import texts
 from domain.contracts.registration import RejectionReason
 from domain.keys import applicant_key_of
 from domain.review_rule import ReviewTarget, review_refusal
-from edge.inbox import reviewer_inbox
+from edge.inbox import InboxItem, reviewer_inbox
 from starter.client import RegistrationClient
 from starter.shell import connect_client, console, run
 from store.db import make_engine, make_sessions
@@ -38,7 +38,7 @@ async def _reviewer(settings: Settings, username: str) -> Account:
 def inbox(reviewer: Reviewer) -> None:
     """Registrations you may decide, the oldest deadline first (applicants masked)."""
 
-    async def main(settings: Settings) -> list:  # type: ignore[type-arg]
+    async def main(settings: Settings) -> list[InboxItem]:
         client = await connect_client(settings)
         return await reviewer_inbox(client.temporal, await _reviewer(settings, reviewer))
 
@@ -85,10 +85,25 @@ def show(workflow_id: str, reviewer: Reviewer) -> None:
     run(main)
 
 
-def _decide(workflow_id: str, reviewer: str, **decision: object) -> None:
+def _decide(
+    workflow_id: str,
+    reviewer: str,
+    *,
+    approve: bool,
+    reason: RejectionReason | None = None,
+    comment: str = "",
+    fields: list[str] | None = None,
+) -> None:
     async def main(settings: Settings) -> str:
         client: RegistrationClient = await connect_client(settings)
-        result = await client.decide(workflow_id, reviewer_id=reviewer, **decision)  # type: ignore[arg-type]
+        result = await client.decide(
+            workflow_id,
+            reviewer_id=reviewer,
+            approve=approve,
+            reason=reason,
+            comment=comment,
+            fields=fields,
+        )
         return f"{result.code}: {result.message_zh}"
 
     console.print(run(main))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from temporalio.client import WorkflowUpdateFailedError
+from temporalio.exceptions import FailureError
 
 from config import Settings
 from domain.contracts.base import ApplicationRefused
@@ -22,7 +23,7 @@ console = Console()
 T = TypeVar("T")
 
 
-def run(make: Callable[[Settings], Awaitable[T]]) -> T:
+def run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:
     """Run a command's coroutine; refusals become a table and exit code 2, not a traceback."""
     settings = Settings()
     try:
@@ -31,7 +32,10 @@ def run(make: Callable[[Settings], Awaitable[T]]) -> T:
         print_refusals(refused)
         raise typer.Exit(2) from None
     except WorkflowUpdateFailedError as exc:
-        console.print(f"[red]refused:[/red] {exc.cause.message if exc.cause else exc}")
+        cause = exc.cause
+        console.print(
+            f"[red]refused:[/red] {cause.message if isinstance(cause, FailureError) else exc}"
+        )
         raise typer.Exit(2) from None
 
 

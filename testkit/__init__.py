@@ -40,7 +40,7 @@ def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm
         "consented_at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC),
     }
     fields.update(overrides)
-    return ApplicationForm(**fields)  # type: ignore[arg-type]
+    return ApplicationForm(**fields)
 
 
 def request(person: Person = APPLICANTS[0], **overrides: object) -> RegistrationRequest:
@@ -71,7 +71,7 @@ async def reach(
 
 async def outbox(
     app, recipient: str | None = None, channel: str | None = None
-) -> list[OutboxMessage]:  # type: ignore[no-untyped-def]
+) -> list[OutboxMessage]:
     query = select(OutboxMessage).order_by(OutboxMessage.created_at)
     if recipient is not None:
         query = query.where(OutboxMessage.recipient == recipient)
@@ -81,6 +81,6 @@ async def outbox(
         return list(await session.scalars(query))
 
 
-async def count(app, model, *where) -> int:  # type: ignore[no-untyped-def]
+async def count(app, model, *where) -> int:
     async with app.sessions() as session:
         return await session.scalar(select(func.count()).select_from(model).where(*where)) or 0

@@ -1,12 +1,21 @@
 """What the workflows share: activity options and China's clock (UTC+8, no daylight saving)."""
 
 from datetime import datetime, timedelta, timezone
+from typing import TypedDict
 
 from temporalio.common import RetryPolicy
 
+
+class ActivityOptions(TypedDict):
+    """Typed, so that `**ACTIVITY` type-checks against `workflow.execute_activity_method`."""
+
+    start_to_close_timeout: timedelta
+    retry_policy: RetryPolicy
+
+
 # Every activity is a few database statements: a worker that died mid-activity is noticed, and
 # the activity retried elsewhere, after this timeout.
-ACTIVITY = {
+ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=10),
     "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
 }

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from pydantic import ValidationError
 from temporalio import workflow
+from temporalio.common import SearchAttributeUpdate
 
 from workflows.common import ACTIVITY, CHINA, china_time
 
@@ -232,7 +234,7 @@ class RegistrationWorkflow:
             if await self._wait_until(
                 lambda: self._decision is not None, reminder.at, reminder.label
             ):
-                break
+                continue  # decided: the loop ends, with the decision known not to be None
             self._escalation = max(self._escalation, reminder.escalation_level)
             targets = self._plan.escalation_targets if self._escalation else self._plan.reviewers
             await self._remind(reminder, targets)
@@ -486,7 +488,7 @@ class RegistrationWorkflow:
     def _publish(self) -> None:
         """What operators see: search attributes for finding it, Markdown details for reading it."""
         workflow.set_current_details(self._details())
-        updates = [
+        updates: list[SearchAttributeUpdate[Any]] = [
             search.STAGE.value_set(self._stage.value),
             search.UNIT_CODE.value_set(self._request.unit_code),
             search.REQUESTED_ROLE.value_set(self._request.requested_role.value),

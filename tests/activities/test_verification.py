@@ -41,7 +41,7 @@ class FlakyIdentity:
         return await self._local.check(name, id_number)
 
 
-async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None:  # type: ignore[no-untyped-def]
+async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None:
     identity = FlakyIdentity(
         LocalIdentityProvider(app.sessions, app.settings.applicant_key_secret), failures=2
     )
@@ -71,7 +71,7 @@ async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None
         ({"username": "admin_centre"}, "username.taken", ["username"]),
     ],
 )
-async def test_a_start_that_skipped_the_pre_checks_goes_to_correction(  # type: ignore[no-untyped-def]
+async def test_a_start_that_skipped_the_pre_checks_goes_to_correction(
     ts, overrides, code, fields
 ) -> None:
     unchecked = RegistrationClient(
@@ -86,7 +86,7 @@ async def test_a_start_that_skipped_the_pre_checks_goes_to_correction(  # type: 
     assert await count(ts.app, PhoneCode) == 0
 
 
-async def test_photos_missing_from_the_store_are_refused(ts, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_photos_missing_from_the_store_are_refused(ts, tmp_path) -> None:
     unchecked = RegistrationClient(
         ts.env.client,
         task_queue=ts.app.settings.task_queue,
@@ -122,7 +122,7 @@ BAD_FIELDS = {
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(data=st.data())
-async def test_random_bad_applications_start_nothing_and_write_nothing(app, data) -> None:  # type: ignore[no-untyped-def]
+async def test_random_bad_applications_start_nothing_and_write_nothing(app, data) -> None:
     field = data.draw(st.sampled_from(sorted(BAD_FIELDS)))
     value = data.draw(BAD_FIELDS[field])
     before = {model: await count(app, model) for model in (Account, OutboxMessage, AuditEvent)}
@@ -143,7 +143,7 @@ async def test_random_bad_applications_start_nothing_and_write_nothing(app, data
     assert sorted(os.listdir(app.settings.document_dir)) == files_before
 
 
-async def test_the_working_age_bounds_come_from_settings(app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_working_age_bounds_come_from_settings(app) -> None:
     strict = app.settings.model_copy(update={"applicant_min_age": 40})
     verification = ApplicationChecks.embedded(app.sessions, strict)
     result = await verification.check(

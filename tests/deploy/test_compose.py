@@ -402,7 +402,7 @@ def settings_from(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> Setti
     with monkeypatch.context() as patch:
         for var, value in env.items():
             patch.setenv(var, value)
-        return Settings(_env_file=None)  # type: ignore[call-arg]
+        return Settings(_env_file=None)
 
 
 def test_settings_accept_the_example_filled_in(clean_environ: pytest.MonkeyPatch) -> None:
@@ -437,7 +437,7 @@ def test_the_wiring_values_parse_as_settings(clean_environ: pytest.MonkeyPatch) 
                 clean_environ.setenv(var, value)
         # The secrets are left out, so the development defaults must be allowed.
         clean_environ.setenv("JSHR_ENVIRONMENT", "development")
-        parsed[name] = Settings(_env_file=None)  # type: ignore[call-arg]
+        parsed[name] = Settings(_env_file=None)
         for var in environment(name):
             clean_environ.delenv(var, raising=False)
     worker = parsed["worker"]

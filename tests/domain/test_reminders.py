@@ -22,7 +22,8 @@ def planner(tmp_path: Path, overrides: str | None = None) -> ReviewActivities:
     if overrides is not None:
         settings.workday_overrides_file.write_text(overrides)
     # plan_reminders touches neither the database nor a channel.
-    return ReviewActivities(None, settings, Notifier(None, settings))  # type: ignore[arg-type]
+    # Placing reminders reads settings only: no database behind the activities.
+    return ReviewActivities(None, settings, Notifier(None, settings))  # type: ignore[arg-type]  # see above
 
 
 def at(text: str) -> datetime:
@@ -42,7 +43,7 @@ def at(text: str) -> datetime:
         ("2027-01-01 12:00", ["2027-01-04", "2027-01-05", "2027-01-06", "2027-01-07"]),
     ],
 )
-async def test_reminders_fall_at_nine_on_working_days(tmp_path, entered, expected) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_fall_at_nine_on_working_days(tmp_path, entered, expected) -> None:
     reminders = await planner(tmp_path).plan_reminders(
         ReminderBatchInput(entered_review_at=at(entered), first=0, count=4)
     )
@@ -52,7 +53,7 @@ async def test_reminders_fall_at_nine_on_working_days(tmp_path, entered, expecte
     assert reminders[1].tell_applicant and not reminders[3].tell_applicant
 
 
-async def test_an_operator_override_moves_reminders_in_an_unknown_year(tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_an_operator_override_moves_reminders_in_an_unknown_year(tmp_path) -> None:
     overrides = '{"holidays": ["2027-01-04"], "workdays": ["2027-01-02"]}'
     reminders = await planner(tmp_path, overrides).plan_reminders(
         ReminderBatchInput(entered_review_at=at("2027-01-01 12:00"), first=0, count=2)

@@ -36,7 +36,7 @@ async def e2e(dev_env: WorkflowEnvironment, app: App) -> AsyncIterator[Registrat
         yield registration_client(dev_env, app)
 
 
-async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> None:
     person = APPLICANTS[2]
     workflow_id = await e2e.start(request(person))
     await reach(e2e, workflow_id, Stage.AWAITING_PHONE_CODE)
@@ -83,7 +83,7 @@ async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> No
     assert await count(app, Account, Account.applicant_key.is_not(None)) == 4
 
 
-async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app) -> None:  # type: ignore[no-untyped-def]
+async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app) -> None:
     client = registration_client(dev_env, app)
     person = APPLICANTS[0]
     with worker_process(dev_env, app) as first:
@@ -132,7 +132,7 @@ async def codec_endpoint(app: App) -> AsyncIterator[str]:
     await runner.cleanup()
 
 
-async def test_an_integrator_needs_only_the_temporal_cli_and_json(  # type: ignore[no-untyped-def]
+async def test_an_integrator_needs_only_the_temporal_cli_and_json(
     dev_env, app, e2e, codec_endpoint
 ) -> None:
     """What the README shows a Java or Go integrator, run as written (JSON in, JSON out)."""
@@ -207,7 +207,7 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(  # type: igno
 
 async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(
     dev_env, app, e2e
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     """The real worker's settings: a bad input fails at once instead of retrying forever."""
     application = request().model_dump(mode="json")
     del application["id_card_back"]
@@ -224,7 +224,7 @@ async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(
     assert APPLICANTS[0].name not in message and APPLICANTS[0].id_number not in message
 
 
-async def test_each_round_continues_as_new_and_keeps_its_state(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+async def test_each_round_continues_as_new_and_keeps_its_state(dev_env, app, e2e) -> None:
     person = APPLICANTS[1]
     workflow_id = await e2e.start(request(person))
     await reach(e2e, workflow_id, Stage.AWAITING_PHONE_CODE)
@@ -259,7 +259,7 @@ async def test_each_round_continues_as_new_and_keeps_its_state(dev_env, app, e2e
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-async def test_the_worker_exposes_prometheus_metrics(dev_env, app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_worker_exposes_prometheus_metrics(dev_env, app) -> None:
     port = free_port()
     client = registration_client(dev_env, app)
     with worker_process(dev_env, app, metrics_port=port):
@@ -281,7 +281,7 @@ async def test_the_worker_exposes_prometheus_metrics(dev_env, app) -> None:  # t
     assert "temporal_workflow_completed" in metrics or "temporal_request" in metrics
 
 
-async def test_the_server_stores_no_personal_data_in_clear(dev_env, app, e2e) -> None:  # type: ignore[no-untyped-def]
+async def test_the_server_stores_no_personal_data_in_clear(dev_env, app, e2e) -> None:
     """Read a registration's raw history without the codec: no name, ID number or phone."""
     person = APPLICANTS[0]
     workflow_id = await e2e.start(request(person))

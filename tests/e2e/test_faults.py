@@ -24,7 +24,7 @@ from testkit.processes import worker_env, worker_process
 pytestmark = pytest.mark.asyncio
 
 
-def killable_worker(env, app, activity: str, when: str, directory: Path) -> subprocess.Popen:  # type: ignore[no-untyped-def, type-arg]
+def killable_worker(env, app, activity: str, when: str, directory: Path) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "tests.e2e.fault_worker", activity, when, str(directory)],
         env=worker_env(env, app),
@@ -32,7 +32,7 @@ def killable_worker(env, app, activity: str, when: str, directory: Path) -> subp
     )
 
 
-async def kill_when_reached(process: subprocess.Popen, directory: Path) -> None:  # type: ignore[type-arg]
+async def kill_when_reached(process: subprocess.Popen, directory: Path) -> None:
     async def reached() -> bool:
         return (directory / "reached").exists()
 
@@ -51,7 +51,7 @@ async def kill_when_reached(process: subprocess.Popen, directory: Path) -> None:
         ("assign_role", "after"),
     ],
 )
-async def test_a_worker_killed_mid_step_leaves_exactly_one_of_everything(  # type: ignore[no-untyped-def]
+async def test_a_worker_killed_mid_step_leaves_exactly_one_of_everything(
     dev_env, app, tmp_path, activity, when
 ) -> None:
     client = registration_client(dev_env, app)
@@ -82,7 +82,7 @@ async def test_a_worker_killed_mid_step_leaves_exactly_one_of_everything(  # typ
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-async def test_a_restarted_server_loses_no_registration(app, tmp_path) -> None:  # type: ignore[no-untyped-def]
+async def test_a_restarted_server_loses_no_registration(app, tmp_path) -> None:
     """Stop the dev server (with its SQLite file) while a registration waits for review."""
     database = tmp_path / "temporal.db"
 

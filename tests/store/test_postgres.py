@@ -288,7 +288,7 @@ async def test_accounts_are_unique_by_username_phone_applicant_key_and_registrat
 # --- one registration, end to end --------------------------------------------------------------
 
 
-async def test_a_registration_completes_with_the_worker_on_postgresql(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_a_registration_completes_with_the_worker_on_postgresql(ts) -> None:
     """conftest's `ts`: the worker (`worker.build_worker`) on the time-skipping server, over the
     PostgreSQL `app` above."""
     person = APPLICANTS[0]

@@ -63,7 +63,7 @@ def valid(model: type[BaseModel], value: object) -> bool:
 
 
 @pytest.fixture
-async def waiting(dev):  # type: ignore[no-untyped-def]
+async def waiting(dev):
     """A registration waiting for its SMS code, on the dev server."""
     workflow_id = await dev.client.start(request())
     await reach(dev.client, workflow_id, Stage.AWAITING_PHONE_CODE)
@@ -74,7 +74,7 @@ async def waiting(dev):  # type: ignore[no-untyped-def]
     max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(data=st.data())
-async def test_malformed_messages_change_nothing(dev, waiting, data) -> None:  # type: ignore[no-untyped-def]
+async def test_malformed_messages_change_nothing(dev, waiting, data) -> None:
     handle = dev.env.client.get_workflow_handle(waiting)
     tables = (AuditEvent, OutboxMessage, PhoneCode)
     before = {model: await count(dev.app, model) for model in tables}

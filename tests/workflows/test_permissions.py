@@ -53,7 +53,7 @@ HISTORIES = Path(__file__).parent / "histories" / "permissions"
 USERNAME = suggest_username(STAFF.name, STAFF.id_number)  # zhangsan1990
 
 
-def assign_input(app, person=STAFF) -> AssignRoleInput:  # type: ignore[no-untyped-def]
+def assign_input(app, person=STAFF) -> AssignRoleInput:
     key = applicant_key(app.settings.applicant_key_secret, person.id_number)
     return AssignRoleInput(
         registration_id=f"registration-{key}/run-1",
@@ -64,16 +64,16 @@ def assign_input(app, person=STAFF) -> AssignRoleInput:  # type: ignore[no-untyp
     )
 
 
-def account_activities(app) -> AccountActivities:  # type: ignore[no-untyped-def]
+def account_activities(app) -> AccountActivities:
     return AccountActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
 
 
-async def provision(app, person=STAFF) -> Account:  # type: ignore[no-untyped-def]
+async def provision(app, person=STAFF) -> Account:
     """The staff member's account, as the registration's last activity makes it."""
     return await account_activities(app).assign_role(assign_input(app, person))
 
 
-async def add_system_admin(app, username: str = "sysadmin2") -> None:  # type: ignore[no-untyped-def]
+async def add_system_admin(app, username: str = "sysadmin2") -> None:
     async with app.sessions.begin() as session:
         session.add(
             models.Account(
@@ -92,14 +92,14 @@ async def add_system_admin(app, username: str = "sysadmin2") -> None:  # type: i
         )
 
 
-async def account(app, username: str) -> models.Account:  # type: ignore[no-untyped-def]
+async def account(app, username: str) -> models.Account:
     async with app.sessions() as session:
         found = await session.get(models.Account, username)
     assert found is not None
     return found
 
 
-async def grants(app, username: str) -> list[models.GrantHistory]:  # type: ignore[no-untyped-def]
+async def grants(app, username: str) -> list[models.GrantHistory]:
     async with app.sessions() as session:
         return list(
             await session.scalars(
@@ -110,7 +110,7 @@ async def grants(app, username: str) -> list[models.GrantHistory]:  # type: igno
         )
 
 
-async def audit(app, subject: str) -> list[models.AuditEvent]:  # type: ignore[no-untyped-def]
+async def audit(app, subject: str) -> list[models.AuditEvent]:
     async with app.sessions() as session:
         return list(
             await session.scalars(
@@ -126,14 +126,14 @@ class Tracking(PermissionClient):
 
     started: list[str]
 
-    async def request_change(self, **kwargs) -> str:  # type: ignore[no-untyped-def,override]
+    async def request_change(self, **kwargs) -> str:
         workflow_id = await super().request_change(**kwargs)
         self.started.append(workflow_id)
         return workflow_id
 
 
 @pytest.fixture
-async def perm(ts) -> AsyncIterator[Tracking]:  # type: ignore[no-untyped-def]
+async def perm(ts) -> AsyncIterator[Tracking]:
     app = ts.app
     client = Tracking(
         ts.env.client,
@@ -158,7 +158,7 @@ async def replay(history: WorkflowHistory) -> None:
     assert result.replay_failure is None
 
 
-async def keep_and_replay(ts, workflow_id: str, name: str) -> None:  # type: ignore[no-untyped-def]
+async def keep_and_replay(ts, workflow_id: str, name: str) -> None:
     """Replay the history just made (determinism); with JSHR_RECORD_HISTORIES=1 keep it."""
     history = await ts.env.client.get_workflow_handle(workflow_id).fetch_history()
     if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
@@ -182,7 +182,7 @@ async def test_the_main_paths_have_recorded_histories() -> None:
 
 async def test_provisioning_makes_one_account_one_grant_one_notice_however_often_called(
     app,
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     activities, inp = account_activities(app), assign_input(app)
     # Attempts at once (a retry racing a slow first try), then a retry after the fact (a replay).
     results = await asyncio.gather(*(activities.assign_role(inp) for _ in range(3)))
@@ -208,7 +208,7 @@ async def test_provisioning_makes_one_account_one_grant_one_notice_however_often
     assert cipher.decrypt(stored.id_number_encrypted, context=inp.applicant_key) == STAFF.id_number
 
 
-async def test_registration_grants_the_role_and_the_user_center_shows_it_masked(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_registration_grants_the_role_and_the_user_center_shows_it_masked(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await eventually(lambda: _at_review(ts, workflow_id))
     await ts.client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
@@ -225,25 +225,26 @@ async def test_registration_grants_the_role_and_the_user_center_shows_it_masked(
     assert [(g.role, g.approved_by) for g in view.grants] == [(Role.USER, ["admin_hospital"])]
     assert STAFF.id_number not in view.model_dump_json()
     # Without the data key the user center still works; it just cannot show even the mask.
-    assert (await account_view(ts.app.sessions, USERNAME)).masked_id_number == "(已加密)"  # type: ignore[union-attr]
+    without_key = await account_view(ts.app.sessions, USERNAME)
+    assert without_key is not None and without_key.masked_id_number == "(已加密)"
     assert await account_view(ts.app.sessions, "nobody") is None
 
 
-async def _at_review(ts, workflow_id: str) -> bool:  # type: ignore[no-untyped-def]
+async def _at_review(ts, workflow_id: str) -> bool:
     return (await ts.client.status(workflow_id)).stage == Stage.AWAITING_REVIEW
 
 
 # --- permission change requests ------------------------------------------------------------------
 
 
-async def _stage(perm, workflow_id: str, stage: PermissionStage) -> None:  # type: ignore[no-untyped-def]
+async def _stage(perm, workflow_id: str, stage: PermissionStage) -> None:
     async def there() -> bool:
         return (await perm.status(workflow_id)).stage == stage
 
     await eventually(there)
 
 
-async def test_a_unit_permission_goes_to_the_unit_admin_and_is_granted(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_a_unit_permission_goes_to_the_unit_admin_and_is_granted(ts, perm) -> None:
     await provision(ts.app)
     workflow_id = await perm.request_change(
         username=USERNAME, permission="unit_data:manage", reason="负责本科室排班数据"
@@ -288,7 +289,7 @@ async def test_a_unit_permission_goes_to_the_unit_admin_and_is_granted(ts, perm)
     assert ("permission_grant", "admin_hospital", "unit_data:manage") in kinds
 
 
-async def test_the_unit_admin_role_needs_a_system_admin(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_the_unit_admin_role_needs_a_system_admin(ts, perm) -> None:
     await provision(ts.app)
     workflow_id = await perm.request_change(
         username=USERNAME, role="unit_admin", reason="科室负责人"
@@ -304,7 +305,7 @@ async def test_the_unit_admin_role_needs_a_system_admin(ts, perm) -> None:  # ty
     assert (await account(ts.app, USERNAME)).role == "unit_admin"
 
 
-async def test_a_rejection_ends_the_request_changes_nothing_and_tells_the_holder(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rejection_ends_the_request_changes_nothing_and_tells_the_holder(ts, perm) -> None:
     await provision(ts.app)
     workflow_id = await perm.request_change(
         username=USERNAME, permission="unit_staff:review", reason="协助审核"
@@ -339,7 +340,7 @@ async def test_a_rejection_ends_the_request_changes_nothing_and_tells_the_holder
 )
 async def test_bad_requests_are_refused_and_start_nothing(
     ts, perm, username, role, permission, code
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     await provision(ts.app)
     before = len(await outbox(ts.app))
     with pytest.raises(ChangeRefused) as refused:
@@ -355,7 +356,7 @@ async def test_bad_requests_are_refused_and_start_nothing(
     assert len(await grants(ts.app, USERNAME)) == 1
 
 
-async def test_reminders_and_escalation_fire_while_nobody_decides(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_and_escalation_fire_while_nobody_decides(ts, perm) -> None:
     await provision(ts.app)
     workflow_id = await perm.request_change(
         username=USERNAME, permission="unit_data:manage", reason="排班"
@@ -389,7 +390,7 @@ async def test_reminders_and_escalation_fire_while_nobody_decides(ts, perm) -> N
     await keep_and_replay(ts, workflow_id, "escalation")
 
 
-async def test_the_system_admin_role_needs_two_different_system_admins(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_the_system_admin_role_needs_two_different_system_admins(ts, perm) -> None:
     await add_system_admin(ts.app)
     workflow_id = await perm.request_change(
         username="admin_hospital", role="system_admin", reason="省级平台运维"
@@ -440,7 +441,7 @@ async def test_the_system_admin_role_needs_two_different_system_admins(ts, perm)
 @pytest.mark.parametrize("checked", [True, False], ids=["pre-checked", "in-workflow"])
 async def test_bad_revocations_change_nothing(
     ts, perm, checked, username, role, permission, by, code
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     await provision(ts.app)
     # Without the client's pre-check the revocation workflow itself refuses, inside the change's
     # transaction (what a caller racing another change would see).
@@ -460,7 +461,7 @@ async def test_bad_revocations_change_nothing(
     assert await count(ts.app, models.GrantHistory, models.GrantHistory.action == "revoke") == 0
 
 
-async def test_a_system_admin_revokes_a_unit_admin_once(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_a_system_admin_revokes_a_unit_admin_once(ts, perm) -> None:
     results = [
         await perm.revoke(
             username="admin_hospital",
@@ -492,7 +493,7 @@ async def test_a_system_admin_revokes_a_unit_admin_once(ts, perm) -> None:  # ty
     assert view is not None and [g.action.value for g in view.grants] == ["revoke"]
 
 
-async def test_with_two_system_admins_one_may_step_down(ts, perm) -> None:  # type: ignore[no-untyped-def]
+async def test_with_two_system_admins_one_may_step_down(ts, perm) -> None:
     await add_system_admin(ts.app)
     result = await perm.revoke(
         username="sysadmin", role="system_admin", by="sysadmin", reason="退休"
@@ -506,7 +507,7 @@ async def test_with_two_system_admins_one_may_step_down(ts, perm) -> None:  # ty
 # --- the command line -----------------------------------------------------------------------------
 
 
-async def test_the_command_line_shows_an_account_and_refuses_a_made_up_role(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_the_command_line_shows_an_account_and_refuses_a_made_up_role(ts) -> None:
     await provision(ts.app)
     settings = ts.app.settings
     env = {
@@ -517,7 +518,7 @@ async def test_the_command_line_shows_an_account_and_refuses_a_made_up_role(ts) 
         "COLUMNS": "200",
     }
 
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
+    def invoke(*args: str):
         return CliRunner().invoke(cli, list(args), env=env)
 
     shown = await asyncio.to_thread(invoke, "account", "show", USERNAME)

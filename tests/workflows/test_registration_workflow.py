@@ -21,7 +21,7 @@ from testkit.harness import start_and_verify_phone
 pytestmark = pytest.mark.asyncio
 
 
-async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     status = await ts.client.status(workflow_id)
@@ -42,7 +42,7 @@ async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> Non
     assert len(approvals) == 1 and "zhangsan1990" in approvals[0].body
 
 
-async def test_start_is_idempotent_for_the_same_applicant(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_start_is_idempotent_for_the_same_applicant(ts) -> None:
     first = await ts.client.start(request())
     second = await ts.client.start(request())
     assert first == second
@@ -62,7 +62,7 @@ async def test_start_is_idempotent_for_the_same_applicant(ts) -> None:  # type: 
         ({"notice_version": "2025-01"}, "consent.outdated"),
     ],
 )
-async def test_bad_applications_start_nothing(ts, overrides, code) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_applications_start_nothing(ts, overrides, code) -> None:
     with pytest.raises(ApplicationRefused) as refused:
         await ts.client.start(request(**overrides))
     assert code in [r.code for r in refused.value.refusals]
@@ -75,7 +75,7 @@ async def test_bad_applications_start_nothing(ts, overrides, code) -> None:  # t
     assert await count(ts.app, OutboxMessage) == 0
 
 
-async def test_wrong_code_counts_attempts_and_expired_code_is_refused(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_code_counts_attempts_and_expired_code_is_refused(ts) -> None:
     workflow_id = await ts.client.start(request())
     await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(ts.app.sessions, APPLICANTS[0].phone)
@@ -101,7 +101,7 @@ async def test_wrong_code_counts_attempts_and_expired_code_is_refused(ts) -> Non
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
 
 
-async def test_resend_honours_the_cooldown(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_resend_honours_the_cooldown(ts) -> None:
     workflow_id = await ts.client.start(request())
     await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
     resend = await ts.client.resend_phone_code(workflow_id)
@@ -109,7 +109,7 @@ async def test_resend_honours_the_cooldown(ts) -> None:  # type: ignore[no-untyp
     assert len(await outbox(ts.app, APPLICANTS[0].phone, "sms")) == 1
 
 
-async def test_reminders_and_escalation_fire_while_nobody_decides(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_reminders_and_escalation_fire_while_nobody_decides(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
 
@@ -144,7 +144,7 @@ async def test_reminders_and_escalation_fire_while_nobody_decides(ts) -> None:  
     await ts.keep_history(workflow_id, "escalation")
 
 
-async def test_two_rejections_loop_through_correction_and_still_complete(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_two_rejections_loop_through_correction_and_still_complete(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     result = await ts.client.decide(
@@ -197,7 +197,7 @@ async def test_two_rejections_loop_through_correction_and_still_complete(ts) -> 
     await ts.keep_history(workflow_id, "two_rejection_rounds")
 
 
-async def test_final_rejection_ends_the_registration(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_final_rejection_ends_the_registration(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     await ts.client.decide(
@@ -210,7 +210,7 @@ async def test_final_rejection_ends_the_registration(ts) -> None:  # type: ignor
     assert await count(ts.app, Account, Account.username == "zhangsan1990") == 0
 
 
-async def test_withdraw_while_waiting_for_review(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_withdraw_while_waiting_for_review(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     await ts.client.withdraw(workflow_id, "changed my mind")
@@ -219,7 +219,7 @@ async def test_withdraw_while_waiting_for_review(ts) -> None:  # type: ignore[no
     await ts.keep_history(workflow_id, "withdrawal")
 
 
-async def test_correction_window_expires(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_correction_window_expires(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     await ts.client.decide(
@@ -238,7 +238,7 @@ async def test_correction_window_expires(ts) -> None:  # type: ignore[no-untyped
     await ts.keep_history(workflow_id, "expiry")
 
 
-async def test_decisions_that_do_not_count_change_nothing_and_are_audited(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_decisions_that_do_not_count_change_nothing_and_are_audited(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
 
@@ -278,7 +278,7 @@ async def test_decisions_that_do_not_count_change_nothing_and_are_audited(ts) ->
     assert (await ts.client.result(workflow_id)).stage == Stage.WITHDRAWN
 
 
-async def test_nudge_reminds_once_a_day(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_nudge_reminds_once_a_day(ts) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     first = await ts.client.nudge(workflow_id)
@@ -291,7 +291,7 @@ async def test_nudge_reminds_once_a_day(ts) -> None:  # type: ignore[no-untyped-
     await ts.client.result(workflow_id)
 
 
-async def test_unit_admin_application_needs_signature_and_a_system_admin(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_unit_admin_application_needs_signature_and_a_system_admin(ts) -> None:
     person = APPLICANTS[1]
     workflow_id = await start_and_verify_phone(
         ts,
@@ -319,13 +319,13 @@ async def test_unit_admin_application_needs_signature_and_a_system_admin(ts) -> 
     await ts.keep_history(workflow_id, "unit_admin_signature")
 
 
-async def _audit(app) -> list[AuditEvent]:  # type: ignore[no-untyped-def]
+async def _audit(app) -> list[AuditEvent]:
     async with app.sessions() as session:
         return list(await session.scalars(select(AuditEvent).order_by(AuditEvent.id)))
 
 
 @pytest.mark.parametrize("case", ["inactive", "is_applicant"])
-async def test_an_admin_who_may_not_decide_is_refused(ts, case) -> None:  # type: ignore[no-untyped-def]
+async def test_an_admin_who_may_not_decide_is_refused(ts, case) -> None:
     workflow_id = await start_and_verify_phone(ts)
     await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
     async with ts.app.sessions.begin() as session:
