@@ -6,8 +6,10 @@ workflow code may import the module without reading the environment.
 
 from __future__ import annotations
 
+import base64
+import binascii
+import re
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -15,14 +17,47 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from domain.photos import PhotoLimits
 from domain.reminders import DEFAULT_POLICY, ReminderStep
 
-if TYPE_CHECKING:
-    from temporalio.converter import DataConverter
-
 ROOT = Path(__file__).resolve().parent
 DEV_SECRETS_FILE = ROOT / "var" / "dev-secrets.env"
 DEV_SECRET = "dev-only-secret-change-me"
 # base64 of 32 bytes: "dev-only-data-key-do-not-use-it!"
 DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktZG8tbm90LXVzZS1pdCE="
+
+
+# Payload encryption keys (`JSHR_CODEC_KEYS`) are parsed here, with the other settings, so that a
+# malformed list fails when the settings load; `plumbing.codec` encrypts with what they give.
+CODEC_KEY_BYTES = 32
+_CODEC_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
+def check_codec_key(key_id: str, key: bytes) -> None:
+    if not _CODEC_KEY_ID.fullmatch(key_id):
+        raise ValueError(f"encryption key id {key_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
+    if len(key) != CODEC_KEY_BYTES:
+        raise ValueError(
+            f"encryption key {key_id!r} must be {CODEC_KEY_BYTES} bytes, not {len(key)}"
+        )
+
+
+def parse_codec_keys(spec: str) -> dict[str, bytes]:
+    """`"k2026a:<base64 of 32 bytes>,k2025b:<base64>"` → `{"k2026a": b"...", ...}`.
+
+    Errors name the entry's position or key id, never the key material.
+    """
+    keys: dict[str, bytes] = {}
+    for position, entry in enumerate(spec.split(","), start=1):
+        key_id, sep, encoded = (part.strip() for part in entry.partition(":"))
+        if not sep or not key_id or not encoded:
+            raise ValueError(f"encryption key entry {position} is not 'id:base64key'")
+        if key_id in keys:
+            raise ValueError(f"encryption key id {key_id!r} is listed twice")
+        try:
+            key = base64.b64decode(encoded, validate=True)
+        except binascii.Error:
+            raise ValueError(f"encryption key {key_id!r} is not valid base64") from None
+        check_codec_key(key_id, key)
+        keys[key_id] = key
+    return keys
 
 
 _SECRETS = (
@@ -119,12 +154,20 @@ class Settings(BaseSettings):
             min_height=self.photo_min_height,
         )
 
-    def data_converter(self) -> DataConverter:
-        """Pydantic JSON payloads, encrypted when codec keys are configured."""
-        from plumbing.codec import data_converter, parse_keys
-
-        keys = parse_keys(self.codec_keys.get_secret_value()) if self.codec_keys else None
-        return data_converter(keys, self.codec_active_key)
+    def codec_keyring(self) -> tuple[dict[str, bytes], str] | None:
+        """The payload encryption keys by id, and the id of the one that encrypts; None without
+        encryption. (`plumbing.connect.data_converter_for` builds the converter from them.)"""
+        if not self.codec_keys:
+            return None
+        keys = parse_codec_keys(self.codec_keys.get_secret_value())
+        active = self.codec_active_key
+        if active is None:
+            if len(keys) != 1:
+                raise ValueError("several encryption keys are listed: name the active one")
+            (active,) = keys
+        if active not in keys:
+            raise ValueError(f"active encryption key id {active!r} is not among the keys")
+        return keys, active
 
     def ui_origins(self) -> tuple[str, ...]:
         return self.codec_allowed_origins or (
@@ -156,6 +199,5 @@ class Settings(BaseSettings):
                     value = value.get_secret_value()
                 if value and "change-me" in value:
                     raise ValueError(f"{name.upper()} is still the .env.example placeholder")
-        if self.codec_keys:
-            self.data_converter()  # a malformed key list fails at start, not at first payload
+        self.codec_keyring()  # a malformed key list fails at start, not at first payload
         return self

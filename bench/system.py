@@ -28,6 +28,7 @@ from domain import rules
 from domain.contracts.registration import Consent, RegistrationRequest
 from domain.keys import keyed_hash
 from plumbing import search
+from plumbing.connect import data_converter_for
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Resident
@@ -66,7 +67,7 @@ async def start_dev_server(workdir: Path, *, in_memory: bool) -> WorkflowEnviron
     return await WorkflowEnvironment.start_local(
         dev_server_existing_path=str(BIN / "temporal"),
         dev_server_database_filename=None if in_memory else str(workdir / "temporal.db"),
-        data_converter=settings.data_converter(),
+        data_converter=data_converter_for(settings),
         search_attributes=search.ALL,
         dev_server_log_level="error",
         dev_server_extra_args=[

@@ -12,10 +12,8 @@ make it active, and keep the old ones listed for as long as histories written wi
 from __future__ import annotations
 
 import base64
-import binascii
 import dataclasses
 import os
-import re
 from collections.abc import Mapping, Sequence
 
 from cryptography.exceptions import InvalidTag
@@ -28,12 +26,12 @@ from temporalio.converter import (
     PayloadCodec,
 )
 
+from config import CODEC_KEY_BYTES, check_codec_key
+
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
-KEY_BYTES = 32
 NONCE_BYTES = 12
 TAG_BYTES = 16
-_KEY_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 
 
 class CodecError(ValueError):
@@ -62,7 +60,7 @@ class EncryptionCodec(PayloadCodec):
         if active_key_id not in keys:
             raise ValueError(f"active encryption key id {active_key_id!r} is not among the keys")
         for key_id, key in keys.items():
-            _check_key(key_id, key)
+            check_codec_key(key_id, key)
         self._ciphers = {key_id: AESGCM(key) for key_id, key in keys.items()}
         self.active_key_id = active_key_id
 
@@ -106,34 +104,6 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
-def _check_key(key_id: str, key: bytes) -> None:
-    if not _KEY_ID.fullmatch(key_id):
-        raise ValueError(f"encryption key id {key_id!r} must be 1-64 of A-Z a-z 0-9 . _ -")
-    if len(key) != KEY_BYTES:
-        raise ValueError(f"encryption key {key_id!r} must be {KEY_BYTES} bytes, not {len(key)}")
-
-
-def parse_keys(spec: str) -> dict[str, bytes]:
-    """`"k2026a:<base64 of 32 bytes>,k2025b:<base64>"` → `{"k2026a": b"...", ...}`.
-
-    Errors name the entry's position or key id, never the key material.
-    """
-    keys: dict[str, bytes] = {}
-    for position, entry in enumerate(spec.split(","), start=1):
-        key_id, sep, encoded = (part.strip() for part in entry.partition(":"))
-        if not sep or not key_id or not encoded:
-            raise ValueError(f"encryption key entry {position} is not 'id:base64key'")
-        if key_id in keys:
-            raise ValueError(f"encryption key id {key_id!r} is listed twice")
-        try:
-            key = base64.b64decode(encoded, validate=True)
-        except binascii.Error:
-            raise ValueError(f"encryption key {key_id!r} is not valid base64") from None
-        _check_key(key_id, key)
-        keys[key_id] = key
-    return keys
-
-
 def data_converter(keys: Mapping[str, bytes] | None, active_key_id: str | None) -> DataConverter:
     """The project's pydantic converter; with keys, every payload and failure text encrypted."""
     if not keys:
@@ -152,4 +122,4 @@ def data_converter(keys: Mapping[str, bytes] | None, active_key_id: str | None) 
 
 def new_key() -> str:
     """A fresh random AES-256 key, base64, for `JSHR_CODEC_KEYS`."""
-    return base64.b64encode(AESGCM.generate_key(bit_length=256)).decode()
+    return base64.b64encode(AESGCM.generate_key(bit_length=CODEC_KEY_BYTES * 8)).decode()

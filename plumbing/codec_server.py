@@ -20,6 +20,7 @@ from temporalio.api.common.v1 import Payload, Payloads
 
 from config import Settings
 from plumbing.codec import CodecError, EncryptionCodec
+from plumbing.connect import data_converter_for
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 Convert = Callable[[Sequence[Payload]], Awaitable[list[Payload]]]
@@ -110,7 +111,7 @@ async def serve(app: web.Application, host: str, port: int) -> web.AppRunner:
 async def start_codec_server(settings: Settings) -> web.AppRunner | None:
     if settings.codec_server_token is None:
         return None
-    codec = settings.data_converter().payload_codec
+    codec = data_converter_for(settings).payload_codec
     if not isinstance(codec, EncryptionCodec):
         return None
     app = make_app(

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from temporalio.client import Client
+from temporalio.converter import DataConverter
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 
 from config import Settings
+from plumbing.codec import data_converter
+
+
+def data_converter_for(settings: Settings) -> DataConverter:
+    """Pydantic JSON payloads, encrypted when codec keys are configured."""
+    keyring = settings.codec_keyring()
+    return data_converter(*keyring) if keyring else data_converter(None, None)
 
 
 async def connect(settings: Settings, *, metrics: bool = False) -> Client:
@@ -20,6 +28,6 @@ async def connect(settings: Settings, *, metrics: bool = False) -> Client:
     return await Client.connect(
         settings.temporal_address,
         namespace=settings.temporal_namespace,
-        data_converter=settings.data_converter(),
+        data_converter=data_converter_for(settings),
         runtime=runtime,
     )

@@ -18,10 +18,10 @@ from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT, Settings
+from config import ROOT, Settings, parse_codec_keys
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
-from plumbing.codec import data_converter, parse_keys
+from plumbing.codec import data_converter
 from starter.client import RegistrationClient
 from store.documents import LocalDocumentStore
 from store.seed import APPLICANTS, Person
@@ -44,7 +44,7 @@ CODEC_ENV = {
 @functools.cache
 def converter() -> DataConverter:
     """The converter of the test codec keys, whatever the environment says."""
-    return data_converter(parse_keys(TEST_CODEC_KEYS), CODEC_ENV["JSHR_CODEC_ACTIVE_KEY"])
+    return data_converter(parse_codec_keys(TEST_CODEC_KEYS), CODEC_ENV["JSHR_CODEC_ACTIVE_KEY"])
 
 
 def migrate(database_url: str) -> None:

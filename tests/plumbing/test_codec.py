@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from google.protobuf import json_format
     from pydantic import BaseModel
 
+    from config import parse_codec_keys
     from plumbing.codec import (
         ENCODING,
         EncryptionCodec,
@@ -34,7 +35,6 @@ with workflow.unsafe.imports_passed_through():
         UnknownKeyError,
         data_converter,
         new_key,
-        parse_keys,
     )
     from plumbing.codec_server import make_app, serve
 
@@ -138,7 +138,7 @@ async def test_unencrypted_payloads_pass_through_decode() -> None:
 
 def test_parse_keys() -> None:
     old, new = base64.b64encode(OLD).decode(), base64.b64encode(NEW).decode()
-    assert parse_keys(f"k2026a:{new}, k2025b:{old}") == {"k2026a": NEW, "k2025b": OLD}
+    assert parse_codec_keys(f"k2026a:{new}, k2025b:{old}") == {"k2026a": NEW, "k2025b": OLD}
     assert len(base64.b64decode(new_key())) == 32
 
 
@@ -157,7 +157,7 @@ def test_parse_keys() -> None:
 )
 def test_parse_keys_rejects(spec: str, message: str) -> None:
     with pytest.raises(ValueError, match=message) as caught:
-        parse_keys(spec)
+        parse_codec_keys(spec)
     assert base64.b64encode(NEW).decode() not in str(caught.value)
 
 
