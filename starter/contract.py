@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from domain.contracts.base import Vouched
 from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
@@ -31,12 +32,14 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "workflow-result.RegistrationOutcome": RegistrationOutcome,
     "update.submit_phone_code.input": PhoneCodeAnswer,
     "update.submit_phone_code.result": PhoneCodeResult,
+    "update.resend_phone_code.input": Vouched,
     "update.resend_phone_code.result": ResendResult,
     "update.sign.input": Signature,
     "update.sign.result": SignResult,
     "signal.review_decision.input": ReviewDecision,
     "update.decide.input": ReviewDecision,
     "update.decide.result": DecisionResult,
+    "update.nudge.input": Vouched,
     "update.nudge.result": NudgeResult,
     "update.resubmit.input": Resubmission,
     "update.resubmit.result": ResubmitResult,
