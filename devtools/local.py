@@ -16,7 +16,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
 from config import DEV_SECRETS_FILE, ROOT, Settings
-from plumbing import search
+from plumbing import limits, search
 from plumbing.codec import new_key
 from plumbing.codec_server import start_codec_server
 
@@ -55,6 +55,7 @@ def dev_server_args(settings: Settings) -> list[str]:
         "--log-level",
         "warn",
         *search.cli_flags(),
+        *limits.dev_server_flags(),
     ]
 
 

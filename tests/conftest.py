@@ -17,7 +17,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
 from devtools.local import register_search_attributes
-from plumbing import search
+from plumbing import limits, search
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.seed import seed_demo
@@ -109,6 +109,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
             "journal_mode=wal",
             "--sqlite-pragma",
             "synchronous=normal",
+            *limits.dev_server_flags(),
         ],
     )
     yield env
