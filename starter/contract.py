@@ -7,7 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from domain.contracts.base import Vouched
+from domain.contracts.base import Message, Vouched
 from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
@@ -47,6 +47,12 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "query.status.result": RegistrationStatus,
     "query.application.result": ApplicationView,
 }
+
+
+def message_model(name: str) -> type[Message] | None:
+    """The argument model of the Update or Signal `name`."""
+    model = SCHEMAS.get(f"update.{name}.input") or SCHEMAS.get(f"signal.{name}.input")
+    return model if model is not None and issubclass(model, Message) else None
 
 
 def schemas() -> dict[str, str]:

@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from testkit.harness import converter
+from testkit.harness import converter, replay_interceptors
 from worker import workflow_runner
 from workflows.registration import RegistrationWorkflow
 
@@ -29,6 +29,8 @@ async def test_replay(path: Path) -> None:
         workflows=[RegistrationWorkflow],
         data_converter=converter(),
         workflow_runner=workflow_runner(),
+        # As the worker runs them: signals and starts are checked again on replay.
+        interceptors=replay_interceptors(),
     )
     history = WorkflowHistory.from_json(path.stem, path.read_text())
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
