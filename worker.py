@@ -33,7 +33,17 @@ log = logging.getLogger("worker")
 
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
 # phonenumbers loads its region tables lazily, which the sandbox would otherwise re-import.
-PASSTHROUGH = ("domain", "phonenumbers", "stdnum", "pypinyin", "email_validator", "argon2")
+# cryptography verifies assertions: its Rust core imports its exception types lazily, and one
+# imported through the sandbox aborts the process.
+PASSTHROUGH = (
+    "domain",
+    "phonenumbers",
+    "stdnum",
+    "pypinyin",
+    "email_validator",
+    "argon2",
+    "cryptography",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:

@@ -45,6 +45,8 @@ from testkit.harness import (
     SIGNER,
     TIME_SKIPPING_TTL,
     converter,
+    history_text,
+    load_history,
     replay_interceptors,
     start_and_verify_phone,
 )
@@ -172,13 +174,13 @@ async def keep_and_replay(ts, workflow_id: str, name: str) -> None:
     history = await ts.env.client.get_workflow_handle(workflow_id).fetch_history()
     if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
         HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        (HISTORIES / f"{name}.json").write_text(history_text(history))
     await replay(history)
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 async def test_recorded_histories_replay(path: Path) -> None:
-    await replay(WorkflowHistory.from_json(path.stem, path.read_text()))
+    await replay(load_history(path))
 
 
 async def test_the_main_paths_have_recorded_histories() -> None:
