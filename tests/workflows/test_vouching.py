@@ -64,7 +64,7 @@ def signed(
     actor: str = "admin_hospital",
     kind: ActorKind = "staff",
     signer: AssertionSigner = SIGNER,
-    round: int = 1,
+    round: int | None = 1,
     now: datetime,
     ttl: timedelta = timedelta(minutes=5),
 ):
