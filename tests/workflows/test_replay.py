@@ -20,8 +20,10 @@ HISTORIES = sorted((Path(__file__).parent / "histories").glob("*.json"))
 def test_histories_cover_the_main_paths() -> None:
     names = {path.stem for path in HISTORIES}
     assert {"happy_path", "two_rejection_rounds", "escalation", "withdrawal", "expiry"} <= names
-    # Forged signals dropped, then a signed decision: the checks replay as they ran.
-    assert "signed_decision" in names
+    # Forged signals dropped, then a signed decision: the checks replay as they ran. And one
+    # recorded before messages carried assertions, with resend_phone_code and nudge still
+    # argument-less: it replays as it ran, unchecked.
+    assert {"signed_decision", "before_assertions"} <= names
 
 
 @pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.stem)
