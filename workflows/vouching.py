@@ -14,8 +14,10 @@ where messages belong to a review round, answers `vouching_round()`. Then:
 Only the first execution checks an Update (validators do not run on replay). Signals and starts
 are checked on replay too, with the same `workflow.now()`, so the answer is the same; histories
 written before the check existed were accepted unchecked, and the `signed-messages` patch keeps
-replaying them so. A public key must therefore stay trusted while any history holding signals it
-signed may replay (`not_after` retires it for new messages only).
+replaying them so. (A run that took such a signal before this worker keeps taking them unchecked
+until its next round starts a new run: a patch decides once per run.) A public key must
+therefore stay trusted while any history holding signals it signed may replay (`not_after`
+retires it for new messages only).
 """
 
 from __future__ import annotations
