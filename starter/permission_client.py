@@ -21,6 +21,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from domain import texts
 from domain.assertions import AssertionSigner
 from domain.contracts.base import ApplicationRefused, Message, Refusal, refusals_of
 from domain.contracts.internal import ApprovalPlan, ChangeResult
@@ -240,14 +241,9 @@ def _not_vouched(failed: WorkflowFailureError) -> list[Refusal]:
     cause = failed.cause
     if not (isinstance(cause, ApplicationError) and cause.type == "NotVouched"):
         return []
-    code, _, reason = cause.message.partition(": ")
-    return [
-        Refusal(
-            code=code,
-            message_zh="身份凭证无效或已过期,请重新登录后再试",
-            message_en=reason or cause.message,
-        )
-    ]
+    code = cause.message.partition(":")[0]
+    text = texts.ASSERTIONS.get(code, texts.ASSERTIONS["assertion.missing"])
+    return [Refusal(code=code, message_zh=text.zh, message_en=text.en)]
 
 
 def _raise_if(refusals: list[Refusal]) -> None:

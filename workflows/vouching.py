@@ -38,6 +38,7 @@ from temporalio.worker import (
 )
 
 with workflow.unsafe.imports_passed_through():
+    from domain import texts
     from domain.assertions import AssertionVerifier
     from domain.vouching import SIGNAL_GRACE, Senders, vouch_refusal
 
@@ -121,8 +122,9 @@ def _count(message: str, code: str) -> None:
 
 
 def _raise(message: str, code: str) -> NoReturn:
+    text = texts.ASSERTIONS[code]
     raise ApplicationError(
-        f"{code}: {message} is not vouched for by the edge (身份凭证无效或已过期,请重新登录后再试)",
+        f"{code}: {message} refused: {text.en} ({text.zh})",
         type="NotVouched",
         non_retryable=True,
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from domain import texts
 from domain.assertions import (
     Assertion,
     AssertionVerifier,
@@ -67,25 +68,28 @@ ROGUE = parse_signing_key(new_signing_key("rogue")[0])
 IMPOSTOR = parse_signing_key(new_signing_key("k1")[0])  # our key's ID, another key
 
 
+REFUSALS = [
+    (None, {}, "assertion.missing"),
+    (signed(signer=ROGUE), {}, "assertion.unknown_key"),
+    (signed(signer=IMPOSTOR), {}, "assertion.bad_signature"),
+    (tampered(signed(), actor="sysadmin"), {}, "assertion.bad_signature"),
+    (tampered(signed(), signature="not-base64!"), {}, "assertion.bad_signature"),
+    (signed(signer=parse_signing_key(OLD_PRIVATE)), {}, "assertion.key_retired"),
+    (signed(), {"now": NOW + timedelta(minutes=6)}, "assertion.expired"),
+    (signed(), {"now": NOW - timedelta(minutes=1)}, "assertion.not_yet_valid"),
+    (signed(), {"workflow_id": WORKFLOW[:-1] + "0"}, "assertion.wrong_workflow"),
+    (signed(), {"message": "review_decision"}, "assertion.wrong_message"),
+    (signed(), {"round": 2}, "assertion.wrong_round"),
+    (signed(), {"payload": REJECTION}, "assertion.wrong_payload"),
+    (signed(), {}, None),
+    # Within the clock skew the edge's and the workers' clocks may differ by.
+    (signed(), {"now": NOW - timedelta(seconds=20)}, None),
+]
+
+
 @pytest.mark.parametrize(
     ("assertion", "context", "code"),
-    [
-        (None, {}, "assertion.missing"),
-        (signed(signer=ROGUE), {}, "assertion.unknown_key"),
-        (signed(signer=IMPOSTOR), {}, "assertion.bad_signature"),
-        (tampered(signed(), actor="sysadmin"), {}, "assertion.bad_signature"),
-        (tampered(signed(), signature="not-base64!"), {}, "assertion.bad_signature"),
-        (signed(signer=parse_signing_key(OLD_PRIVATE)), {}, "assertion.key_retired"),
-        (signed(), {"now": NOW + timedelta(minutes=6)}, "assertion.expired"),
-        (signed(), {"now": NOW - timedelta(minutes=1)}, "assertion.not_yet_valid"),
-        (signed(), {"workflow_id": WORKFLOW[:-1] + "0"}, "assertion.wrong_workflow"),
-        (signed(), {"message": "review_decision"}, "assertion.wrong_message"),
-        (signed(), {"round": 2}, "assertion.wrong_round"),
-        (signed(), {"payload": REJECTION}, "assertion.wrong_payload"),
-        (signed(), {}, None),
-        # Within the clock skew the edge's and the workers' clocks may differ by.
-        (signed(), {"now": NOW - timedelta(seconds=20)}, None),
-    ],
+    REFUSALS,
     ids=lambda value: value if isinstance(value, str) else None,
 )
 def test_each_refusal_has_its_code(assertion, context, code) -> None:
@@ -169,3 +173,8 @@ def test_a_message_outside_rounds_is_signed_without_one() -> None:
 def test_malformed_trusted_keys_are_refused_at_start(text: str) -> None:
     with pytest.raises(ValueError):
         parse_trusted_keys(text)
+
+
+def test_every_refusal_code_has_its_texts() -> None:
+    codes = {code for _, _, code in REFUSALS if code} | {KIND, ACTOR}
+    assert codes == set(texts.ASSERTIONS)
