@@ -52,6 +52,7 @@ clean:
 histories: $(STAMP)
 	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_registration_workflow.py \
 		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"
+	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_vouching.py -k forged_decision
 
 ## bench: throughput, latency, history size and memory beside a no-op skeleton (not part of test)
 bench: $(STAMP)

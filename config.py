@@ -14,6 +14,12 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from domain.assertions import (
+    AssertionSigner,
+    AssertionVerifier,
+    parse_signing_key,
+    parse_trusted_keys,
+)
 from domain.photos import PhotoLimits
 from domain.reminders import DEFAULT_POLICY, ReminderStep
 
@@ -66,6 +72,7 @@ _SECRETS = (
     "data_key",
     "codec_keys",
     "codec_server_token",
+    "assertion_signing_key",
 )
 
 
@@ -139,6 +146,16 @@ class Settings(BaseSettings):
     codec_server_token: SecretStr | None = None
     codec_allowed_origins: tuple[str, ...] = ()
 
+    # Signed assertions (DESIGN §7): the public keys workers trust, `kid:base64url[@not_after]`
+    # entries separated by commas. A key that signed no new message since `not_after` stays
+    # listed while any workflow holding its signals may still replay.
+    assertion_public_keys: str = ""
+    # The one private key that signs, `kid:base64url`: the edge's alone. Workers never need it;
+    # the CLI signs its messages with it where it is configured (`make run` makes one).
+    assertion_signing_key: SecretStr | None = None
+    # How long a message the signer vouched for stays valid (Updates are checked on arrival).
+    assertion_ttl_seconds: int = Field(300, ge=1)
+
     smtp_host: str | None = None
     smtp_port: int = 25
     mail_from: str = "noreply@jshr.example.cn"
@@ -168,6 +185,15 @@ class Settings(BaseSettings):
         if active not in keys:
             raise ValueError(f"active encryption key id {active!r} is not among the keys")
         return keys, active
+
+    def assertion_verifier(self) -> AssertionVerifier:
+        """What the workers check every message with; without keys every message is refused."""
+        return AssertionVerifier(parse_trusted_keys(self.assertion_public_keys))
+
+    def assertion_signer(self) -> AssertionSigner | None:
+        if self.assertion_signing_key is None:
+            return None
+        return parse_signing_key(self.assertion_signing_key.get_secret_value())
 
     def ui_origins(self) -> tuple[str, ...]:
         return self.codec_allowed_origins or (
@@ -200,4 +226,7 @@ class Settings(BaseSettings):
                 if value and "change-me" in value:
                     raise ValueError(f"{name.upper()} is still the .env.example placeholder")
         self.codec_keyring()  # a malformed key list fails at start, not at first payload
+        # Malformed assertion keys fail at start, not at the first message.
+        self.assertion_verifier()
+        self.assertion_signer()
         return self

@@ -27,16 +27,39 @@ from store.db import make_engine, make_sessions
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
 from workflows.registration import RegistrationWorkflow
+from workflows.vouching import Vouching
+
+log = logging.getLogger("worker")
 
 # Pure, deterministic libraries the contracts use while workflow code deserializes them;
 # phonenumbers loads its region tables lazily, which the sandbox would otherwise re-import.
-PASSTHROUGH = ("domain", "phonenumbers", "stdnum", "pypinyin", "email_validator", "argon2")
+# cryptography verifies assertions: its Rust core imports its exception types lazily, and one
+# imported through the sandbox aborts the process.
+PASSTHROUGH = (
+    "domain",
+    "phonenumbers",
+    "stdnum",
+    "pypinyin",
+    "email_validator",
+    "argon2",
+    "cryptography",
+)
 
 
 def workflow_runner() -> SandboxedWorkflowRunner:
     return SandboxedWorkflowRunner(
         restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
     )
+
+
+def vouching(settings: Settings) -> Vouching:
+    """The interceptor that refuses every message the edge did not vouch for, with the public
+    keys of `settings`; the worker and the replayer of recorded histories use it alike."""
+    if not settings.assertion_public_keys:
+        if settings.environment == "production":
+            raise ValueError("ASSERTION_PUBLIC_KEYS must be set in production")
+        log.warning("no assertion public keys: every message to a workflow will be refused")
+    return Vouching(settings.assertion_verifier())
 
 
 def build_worker(
@@ -49,7 +72,8 @@ def build_worker(
 ) -> Worker:
     """The worker with every workflow and activity; `options` go to `Worker` (tests use it).
 
-    `verification` replaces the embedded document store and identity provider.
+    `verification` replaces the embedded document store and identity provider; `interceptors`
+    in `options` come after the one that checks assertions.
     """
     notifier = Notifier(sessions, settings)
     verification = verification or VerificationActivities.embedded(sessions, settings)
@@ -76,6 +100,7 @@ def build_worker(
             notifications.notify_applicant,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
+        interceptors=[vouching(settings), *options.pop("interceptors", [])],
         **{"max_cached_workflows": settings.worker_max_cached_workflows, **options},
     )
 

@@ -192,6 +192,8 @@ class Registrations:
             system.env.client,
             task_queue=system.settings.task_queue,
             applicant_key_secret=system.settings.applicant_key_secret,
+            # The edge's part: it signs each message for the applicant or the reviewer.
+            signer=system.settings.assertion_signer(),
         )
 
     async def start(self, applicant: Applicant) -> str:

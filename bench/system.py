@@ -25,9 +25,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT, Settings
 from domain import rules
+from domain.assertions import new_signing_key
 from domain.contracts.registration import Consent, RegistrationRequest
 from domain.keys import keyed_hash
-from plumbing import search
+from plumbing import limits, search
 from plumbing.connect import data_converter_for
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -40,10 +41,14 @@ _DIGITS = "零一二三四五六七八九"
 
 
 def use_run_keys() -> None:
-    """Payload encryption with a key of this run, set before any `Settings()` is built."""
+    """Payload encryption and assertion signing with keys of this run, set before any
+    `Settings()` is built."""
+    signing, public = new_signing_key("bench1")
     os.environ.update(
         JSHR_CODEC_KEYS="bench1:" + base64.b64encode(os.urandom(32)).decode(),
         JSHR_CODEC_ACTIVE_KEY="bench1",
+        JSHR_ASSERTION_SIGNING_KEY=signing,
+        JSHR_ASSERTION_PUBLIC_KEYS=public,
     )
 
 
@@ -75,6 +80,7 @@ async def start_dev_server(workdir: Path, *, in_memory: bool) -> WorkflowEnviron
             "journal_mode=wal",
             "--sqlite-pragma",
             "synchronous=normal",
+            *limits.dev_server_flags(),
         ],
     )
 

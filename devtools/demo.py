@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from rich.console import Console
 from sqlalchemy import select
@@ -43,6 +43,9 @@ async def run_demo(settings: Settings) -> None:
         applicant_key_secret=settings.applicant_key_secret,
         verifier=ApplicationChecks.embedded(sessions, settings),
         documents=documents,
+        # The demo plays the applicant and the reviewer, so it signs as the edge would for them.
+        signer=settings.assertion_signer(),
+        ttl=timedelta(seconds=settings.assertion_ttl_seconds),
     )
     unit_code, unit_name = UNITS[0]
     username = rules.suggest_username(person.name, person.id_number)

@@ -16,7 +16,8 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
 from config import DEV_SECRETS_FILE, ROOT, Settings
-from plumbing import search
+from domain.assertions import new_signing_key
+from plumbing import limits, search
 from plumbing.codec import new_key
 from plumbing.codec_server import start_codec_server
 
@@ -55,6 +56,7 @@ def dev_server_args(settings: Settings) -> list[str]:
         "--log-level",
         "warn",
         *search.cli_flags(),
+        *limits.dev_server_flags(),
     ]
 
 
@@ -84,17 +86,24 @@ async def wait_for_server(settings: Settings, timeout: float = 60) -> None:
 
 
 def ensure_dev_secrets() -> None:
-    """The embedded system encrypts payloads too: make its own keys once, kept under var/."""
-    if DEV_SECRETS_FILE.exists():
-        return
-    DEV_SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
-    DEV_SECRETS_FILE.touch(mode=0o600)
-    DEV_SECRETS_FILE.write_text(
-        f"JSHR_CODEC_KEYS=dev1:{new_key()}\n"
-        "JSHR_CODEC_ACTIVE_KEY=dev1\n"
-        f"JSHR_CODEC_SERVER_TOKEN={secrets.token_urlsafe(24)}\n"
-    )
-    log.info("made payload-encryption keys in %s", DEV_SECRETS_FILE)
+    """The embedded system encrypts payloads and signs assertions too: make its own keys once,
+    kept under var/. A file made before assertions existed gets its signing key added."""
+    if not DEV_SECRETS_FILE.exists():
+        DEV_SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEV_SECRETS_FILE.touch(mode=0o600)
+        DEV_SECRETS_FILE.write_text(
+            f"JSHR_CODEC_KEYS=dev1:{new_key()}\n"
+            "JSHR_CODEC_ACTIVE_KEY=dev1\n"
+            f"JSHR_CODEC_SERVER_TOKEN={secrets.token_urlsafe(24)}\n"
+        )
+        log.info("made payload-encryption keys in %s", DEV_SECRETS_FILE)
+    if "JSHR_ASSERTION_SIGNING_KEY=" not in DEV_SECRETS_FILE.read_text():
+        private, public = new_signing_key("dev1")
+        with DEV_SECRETS_FILE.open("a") as file:
+            file.write(
+                f"JSHR_ASSERTION_SIGNING_KEY={private}\nJSHR_ASSERTION_PUBLIC_KEYS={public}\n"
+            )
+        log.info("made the assertion signing key in %s", DEV_SECRETS_FILE)
 
 
 async def _stop(process: asyncio.subprocess.Process, grace: float = 20) -> None:

@@ -135,8 +135,13 @@ class AssertionVerifier:
         payload: BaseModel | None,
         now: datetime,
         round: int | None = None,
+        grace: timedelta = timedelta(0),
     ) -> str | None:
-        """Why `assertion` does not vouch for this message (a refusal code), or None."""
+        """Why `assertion` does not vouch for this message (a refusal code), or None.
+
+        `grace`: how long after its expiry the assertion still counts, for a message that may
+        be read late (a signal waits in history while no worker runs).
+        """
         if assertion is None:
             return "assertion.missing"
         trusted = self._keys.get(assertion.key_id)
@@ -150,7 +155,7 @@ class AssertionVerifier:
             return "assertion.key_retired"
         if now < assertion.issued_at - _CLOCK_SKEW:
             return "assertion.not_yet_valid"
-        if now > assertion.expires_at:
+        if now > assertion.expires_at + grace:
             return "assertion.expired"
         if assertion.workflow_id != workflow_id:
             return "assertion.wrong_workflow"

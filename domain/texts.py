@@ -254,6 +254,43 @@ PERMISSIONS: dict[str, Text] = {
     ),
 }
 
+# A message the edge did not vouch for (`domain.assertions`, `domain.vouching`): the person can
+# only try again from the page, or log in again; the English says what failed.
+ASSERTIONS: dict[str, Text] = {
+    "assertion.missing": Text(
+        "未经身份认证的操作,请登录后再试", "the message carries no assertion of the edge"
+    ),
+    "assertion.unknown_key": Text(
+        "身份凭证无效,请重新登录后再试", "the assertion's key is not trusted by the workers"
+    ),
+    "assertion.bad_signature": Text(
+        "身份凭证无效,请重新登录后再试", "the assertion's signature does not verify"
+    ),
+    "assertion.key_retired": Text(
+        "身份凭证已失效,请重新登录后再试", "the assertion was signed after its key retired"
+    ),
+    "assertion.not_yet_valid": Text(
+        "身份凭证时间有误,请稍后再试", "the assertion was issued in the future"
+    ),
+    "assertion.expired": Text("操作已超时,请刷新页面后重试", "the assertion expired"),
+    "assertion.wrong_workflow": Text(
+        "身份凭证与该申请不符", "the assertion is for another workflow"
+    ),
+    "assertion.wrong_message": Text("身份凭证与该操作不符", "the assertion is for another message"),
+    "assertion.wrong_round": Text(
+        "该申请已进入新一轮,请刷新页面后重试", "the assertion is for another review round"
+    ),
+    "assertion.wrong_payload": Text(
+        "提交的内容与身份凭证不符", "the assertion is over another payload"
+    ),
+    "assertion.wrong_actor_kind": Text(
+        "您不能进行该操作", "this kind of actor may not send this message"
+    ),
+    "assertion.wrong_actor": Text(
+        "您不能以他人名义进行该操作", "the payload names another actor than the assertion"
+    ),
+}
+
 
 # A reviewer's reasons to reject, by `RejectionReason` value, and the refusal they make.
 REJECTION_REASONS_ZH = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -14,7 +15,7 @@ from domain.permissions import check_change
 from domain.roles import SCOPE_TEXT_ZH
 from edge.accounts import account_view
 from starter.permission_client import ChangeRefused, PermissionClient
-from starter.shell import console, run
+from starter.shell import console, run, signer
 from store.db import make_engine, make_sessions
 from store.permission_checks import PermissionChecks
 
@@ -32,6 +33,8 @@ async def _client(settings: Settings) -> PermissionClient:
         await connect(settings),
         task_queue=settings.task_queue,
         checker=PermissionChecks(sessions),
+        signer=signer(settings),
+        ttl=timedelta(seconds=settings.assertion_ttl_seconds),
     )
 
 

@@ -267,6 +267,67 @@ def codec_key() -> None:
     print(new_key())
 
 
+@app.command("assertion-key")
+def assertion_key(
+    key_id: Annotated[str, typer.Argument(help="a name for the key, e.g. k2026a")],
+) -> None:
+    """Print a new Ed25519 key pair for signed assertions: the private key for the edge
+    (JSHR_ASSERTION_SIGNING_KEY), the public one for every worker (JSHR_ASSERTION_PUBLIC_KEYS)."""
+    import re
+
+    from domain.assertions import new_signing_key
+
+    if not re.fullmatch(r"[A-Za-z0-9_.-]{1,32}", key_id):
+        raise typer.BadParameter("1-32 letters, digits, '_', '.' or '-'", param_hint="KEY_ID")
+    private, public = new_signing_key(key_id)
+    print(f"JSHR_ASSERTION_SIGNING_KEY={private}")
+    print(f"JSHR_ASSERTION_PUBLIC_KEYS={public}")
+
+
+@app.command()
+def vouch(
+    workflow_id: str,
+    message: Annotated[str, typer.Argument(help="the Update or Signal, e.g. submit_phone_code")],
+    input_json: Annotated[str, typer.Option("--input", help="its argument as JSON")] = "{}",
+    actor: Annotated[
+        str, typer.Option("--as", help="applicant, staff:<username> or service:<name>")
+    ] = "applicant",
+) -> None:
+    """Print a message's JSON with the assertion the edge would sign for it (this round), for
+    `temporal workflow update/signal --input`. Needs JSHR_ASSERTION_SIGNING_KEY: a tool for the
+    embedded system, where `make run` made the key."""
+    from pydantic import ValidationError
+
+    from domain.assertions import Actor
+    from domain.vouching import applicant_actor
+    from starter.contract import message_model
+
+    model = message_model(message)
+    if model is None:
+        raise typer.BadParameter(f"no Update or Signal {message!r}", param_hint="MESSAGE")
+    kind, _, name = actor.partition(":")
+    actors = {
+        "applicant": Actor("applicant", applicant_actor(workflow_id)),
+        "staff": Actor("staff", name),
+        "service": Actor("service", actor),
+    }
+    if kind not in actors or (kind != "applicant") != bool(name):
+        raise typer.BadParameter("applicant, staff:<username> or service:<name>", param_hint="--as")
+    try:
+        payload = model.model_validate_json(input_json)
+    except ValidationError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--input") from None
+
+    async def main(settings: Settings) -> str:
+        if settings.assertion_signer() is None:
+            raise typer.BadParameter("JSHR_ASSERTION_SIGNING_KEY is not set")
+        client = await connect_client(settings)
+        signed = await client.vouched(workflow_id, message, payload, actor=actors[kind])
+        return signed.model_dump_json()
+
+    print(run(main))
+
+
 @app.command("codec-server")
 def codec_server() -> None:
     """Run the codec server alone (production: beside the Temporal UI)."""

@@ -3,19 +3,26 @@
 It takes a connected `temporalio.client.Client` (built with `pydantic_data_converter`), so tests
 and applications hand in their own. With a `verifier`, `start` runs the same cross-checks as the
 workflow before starting, so a refused application starts nothing and stores nothing.
+
+Every message that changes a registration must carry the edge's signed assertion of who sends
+it. With a `signer` (the edge's key) the client signs each one for the actor it is given: the
+applicant of the registration by default, the reviewer for a decision. Whoever holds the signer
+vouches: call it only with the identity the edge authenticated. Without a signer the messages go
+unsigned, and the workers refuse them.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import UTC, datetime
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
-from domain.contracts.base import ApplicationRefused
+from domain.assertions import Actor, AssertionSigner
+from domain.contracts.base import ApplicationRefused, Message, Vouched
 from domain.contracts.internal import RegistrationInput, VerificationInput, VerificationResult
 from domain.contracts.registration import (
     ApplicationView,
@@ -38,8 +45,12 @@ from domain.contracts.registration import (
 from domain.keys import applicant_key, registration_workflow_id
 from domain.roles import ROLE_TEXT_ZH
 from domain.rules import mask_name
+from domain.vouching import applicant_actor
 
 WORKFLOW_TYPE = "RegistrationWorkflow"
+# How long a signed message stays valid: it is checked the moment an Update arrives.
+ASSERTION_TTL = timedelta(minutes=5)
+M = TypeVar("M", bound=Message)
 
 
 class Prechecks(Protocol):
@@ -65,12 +76,44 @@ class RegistrationClient:
         applicant_key_secret: str,
         verifier: Prechecks | None = None,
         documents: Documents | None = None,
+        signer: AssertionSigner | None = None,
+        ttl: timedelta = ASSERTION_TTL,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._secret = applicant_key_secret
         self._verifier = verifier
         self._documents = documents
+        self._signer = signer
+        self._ttl = ttl
+
+    async def vouched(
+        self,
+        workflow_id: str,
+        message: str,
+        payload: M,
+        *,
+        actor: Actor | None = None,
+        round: int | None = None,
+    ) -> M:
+        """`payload` with the assertion that `actor` (default: the applicant) sends `message` in
+        `round` (default: the registration's current one); unchanged without a signer."""
+        if self._signer is None:
+            return payload
+        actor = actor or Actor("applicant", applicant_actor(workflow_id))
+        if round is None:
+            round = (await self.status(workflow_id)).round
+        assertion = self._signer.sign(
+            actor=actor.id,
+            actor_kind=actor.kind,
+            workflow_id=workflow_id,
+            message=message,
+            payload=payload,
+            now=datetime.now(UTC),
+            ttl=self._ttl,
+            round=round,
+        )
+        return payload.model_copy(update={"assertion": assertion})
 
     async def _store(self, documents: Mapping[str, bytes]) -> None:
         if documents and self._documents is None:
@@ -138,22 +181,34 @@ class RegistrationClient:
     async def status(self, workflow_id: str) -> RegistrationStatus:
         return await self._handle(workflow_id).query("status", result_type=RegistrationStatus)
 
-    async def submit_phone_code(self, workflow_id: str, code: str) -> PhoneCodeResult:
+    async def submit_phone_code(
+        self, workflow_id: str, code: str, *, actor: Actor | None = None
+    ) -> PhoneCodeResult:
+        answer = PhoneCodeAnswer(code=code)
         return await self._handle(workflow_id).execute_update(
-            "submit_phone_code", PhoneCodeAnswer(code=code), result_type=PhoneCodeResult
+            "submit_phone_code",
+            await self.vouched(workflow_id, "submit_phone_code", answer, actor=actor),
+            result_type=PhoneCodeResult,
         )
 
-    async def resend_phone_code(self, workflow_id: str) -> ResendResult:
+    async def resend_phone_code(
+        self, workflow_id: str, *, actor: Actor | None = None
+    ) -> ResendResult:
         return await self._handle(workflow_id).execute_update(
-            "resend_phone_code", result_type=ResendResult
+            "resend_phone_code",
+            await self.vouched(workflow_id, "resend_phone_code", Vouched(), actor=actor),
+            result_type=ResendResult,
         )
 
     async def sign(self, workflow_id: str, signature_ref: str) -> SignResult:
         """Sign the application as it stands now (its digest comes from `status`)."""
-        digest = (await self.status(workflow_id)).application_digest
+        status = await self.status(workflow_id)
+        signature = Signature(
+            application_digest=status.application_digest, signature_ref=signature_ref
+        )
         return await self._handle(workflow_id).execute_update(
             "sign",
-            Signature(application_digest=digest, signature_ref=signature_ref),
+            await self.vouched(workflow_id, "sign", signature, round=status.round),
             result_type=SignResult,
         )
 
@@ -167,37 +222,63 @@ class RegistrationClient:
         comment: str = "",
         fields: list[str] | None = None,
         decision_id: str | None = None,
+        round: int | None = None,
     ) -> DecisionResult:
+        """Decide as `reviewer_id` (the reviewer the edge authenticated), for `round` (default:
+        the current one); the answer says whether it counted."""
+        decision = ReviewDecision(
+            decision_id=decision_id or uuid.uuid4().hex,
+            reviewer_id=reviewer_id,
+            approve=approve,
+            reason=reason,
+            comment=comment,
+            fields=fields or [],
+        )
+        staff = Actor("staff", reviewer_id)
         return await self._handle(workflow_id).execute_update(
             "decide",
-            ReviewDecision(
-                decision_id=decision_id or uuid.uuid4().hex,
-                reviewer_id=reviewer_id,
-                approve=approve,
-                reason=reason,
-                comment=comment,
-                fields=fields or [],
-            ),
+            await self.vouched(workflow_id, "decide", decision, actor=staff, round=round),
             result_type=DecisionResult,
         )
 
-    async def nudge(self, workflow_id: str) -> NudgeResult:
-        return await self._handle(workflow_id).execute_update("nudge", result_type=NudgeResult)
+    async def send_decision(self, workflow_id: str, decision: ReviewDecision) -> None:
+        """The `review_decision` signal: the same decision, fire and forget."""
+        staff = Actor("staff", decision.reviewer_id)
+        await self._handle(workflow_id).signal(
+            "review_decision",
+            await self.vouched(workflow_id, "review_decision", decision, actor=staff),
+        )
+
+    async def nudge(self, workflow_id: str, *, actor: Actor | None = None) -> NudgeResult:
+        return await self._handle(workflow_id).execute_update(
+            "nudge",
+            await self.vouched(workflow_id, "nudge", Vouched(), actor=actor),
+            result_type=NudgeResult,
+        )
 
     async def resubmit(
         self,
         workflow_id: str,
         request: RegistrationRequest,
         documents: Mapping[str, bytes] | None = None,
+        *,
+        actor: Actor | None = None,
     ) -> ResubmitResult:
         """Send the corrected application; the workflow verifies it again."""
         await self._store(documents or {})
+        resubmission = Resubmission(request=request)
         return await self._handle(workflow_id).execute_update(
-            "resubmit", Resubmission(request=request), result_type=ResubmitResult
+            "resubmit",
+            await self.vouched(workflow_id, "resubmit", resubmission, actor=actor),
+            result_type=ResubmitResult,
         )
 
     async def withdraw(self, workflow_id: str, reason: str = "") -> None:
-        await self._handle(workflow_id).signal("withdraw", Withdrawal(reason=reason))
+        """Withdraw, as the applicant (no one else may)."""
+        withdrawal = Withdrawal(reason=reason)
+        await self._handle(workflow_id).signal(
+            "withdraw", await self.vouched(workflow_id, "withdraw", withdrawal)
+        )
 
     async def result(self, workflow_id: str) -> RegistrationOutcome:
         return await self._handle(workflow_id).result()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
+from domain.contracts.base import Message, Vouched
 from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
@@ -31,12 +32,14 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "workflow-result.RegistrationOutcome": RegistrationOutcome,
     "update.submit_phone_code.input": PhoneCodeAnswer,
     "update.submit_phone_code.result": PhoneCodeResult,
+    "update.resend_phone_code.input": Vouched,
     "update.resend_phone_code.result": ResendResult,
     "update.sign.input": Signature,
     "update.sign.result": SignResult,
     "signal.review_decision.input": ReviewDecision,
     "update.decide.input": ReviewDecision,
     "update.decide.result": DecisionResult,
+    "update.nudge.input": Vouched,
     "update.nudge.result": NudgeResult,
     "update.resubmit.input": Resubmission,
     "update.resubmit.result": ResubmitResult,
@@ -44,6 +47,12 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "query.status.result": RegistrationStatus,
     "query.application.result": ApplicationView,
 }
+
+
+def message_model(name: str) -> type[Message] | None:
+    """The argument model of the Update or Signal `name`."""
+    model = SCHEMAS.get(f"update.{name}.input") or SCHEMAS.get(f"signal.{name}.input")
+    return model if model is not None and issubclass(model, Message) else None
 
 
 def schemas() -> dict[str, str]:

@@ -2,6 +2,9 @@
 
 Like `RegistrationClient` it takes a connected `temporalio.client.Client`. With a `checker`
 (`PermissionActivities` over the database) a refused request or revocation starts nothing.
+With a `signer` (the edge's key) it signs each start and decision for the person it names: the
+holder who asks, the approver who decides, the admin who revokes. Call it only with the identity
+the edge authenticated; without a signer the workers refuse everything it sends.
 """
 
 from __future__ import annotations
@@ -9,15 +12,18 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Iterator
-from typing import Protocol
+from datetime import UTC, datetime, timedelta
+from typing import Protocol, TypeVar
 
 from pydantic import ValidationError
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
-from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain.contracts.base import ApplicationRefused, Refusal, refusals_of
+from domain import texts
+from domain.assertions import AssertionSigner
+from domain.contracts.base import ApplicationRefused, Message, Refusal, refusals_of
 from domain.contracts.internal import ApprovalPlan, ChangeResult
 from domain.contracts.permissions import (
     PermissionChangeRequest,
@@ -29,6 +35,7 @@ from domain.contracts.permissions import (
 from domain.contracts.registration import DecisionResult
 from domain.permissions import Change, check_change
 from domain.roles import Role
+from starter.client import ASSERTION_TTL
 
 PREFIX = "permission-"
 CHANGE_WORKFLOW = "PermissionChangeWorkflow"
@@ -58,13 +65,40 @@ def _new_id() -> str:
     return uuid.uuid4().hex[:12]
 
 
+M = TypeVar("M", bound=Message)
+
+
 class PermissionClient:
     def __init__(
-        self, client: Client, *, task_queue: str, checker: ChangeChecks | None = None
+        self,
+        client: Client,
+        *,
+        task_queue: str,
+        checker: ChangeChecks | None = None,
+        signer: AssertionSigner | None = None,
+        ttl: timedelta = ASSERTION_TTL,
     ) -> None:
         self._client = client
         self._task_queue = task_queue
         self._checker = checker
+        self._signer = signer
+        self._ttl = ttl
+
+    def vouched(self, workflow_id: str, message: str, payload: M, *, staff: str) -> M:
+        """`payload` with the assertion that the account `staff` sends `message`; unchanged
+        without a signer."""
+        if self._signer is None:
+            return payload
+        assertion = self._signer.sign(
+            actor=staff,
+            actor_kind="staff",
+            workflow_id=workflow_id,
+            message=message,
+            payload=payload,
+            now=datetime.now(UTC),
+            ttl=self._ttl,
+        )
+        return payload.model_copy(update={"assertion": assertion})
 
     async def request_change(
         self,
@@ -99,7 +133,7 @@ class PermissionClient:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 CHANGE_WORKFLOW,
-                request,
+                self.vouched(workflow_id, "request", request, staff=request.username),
                 id=workflow_id,
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -130,14 +164,16 @@ class PermissionClient:
         comment: str = "",
         decision_id: str | None = None,
     ) -> DecisionResult:
+        """Decide as `approver_id` (the approver the edge authenticated)."""
+        decision = PermissionDecision(
+            decision_id=decision_id or uuid.uuid4().hex,
+            approver_id=approver_id,
+            approve=approve,
+            comment=comment,
+        )
         return await self._handle(workflow_id).execute_update(
             "decide",
-            PermissionDecision(
-                decision_id=decision_id or uuid.uuid4().hex,
-                approver_id=approver_id,
-                approve=approve,
-                comment=comment,
-            ),
+            self.vouched(workflow_id, "decide", decision, staff=approver_id),
             result_type=DecisionResult,
         )
 
@@ -157,7 +193,8 @@ class PermissionClient:
         permission: str | None = None,
         revocation_id: str | None = None,
     ) -> ChangeResult:
-        """Revoke through a `PermissionRevokeWorkflow` and wait for it (a second or so).
+        """Revoke, as the admin `by`, through a `PermissionRevokeWorkflow` and wait for it (a
+        second or so).
 
         Raises:
             ChangeRefused: with the reason (code and Chinese message); nothing changed.
@@ -181,7 +218,7 @@ class PermissionClient:
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 REVOKE_WORKFLOW,
-                request,
+                self.vouched(workflow_id, "revoke", request, staff=request.by),
                 id=workflow_id,
                 task_queue=self._task_queue,
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
@@ -190,9 +227,23 @@ class PermissionClient:
                 + Change(request.role, request.permission).text_zh,
             )
         handle = self._client.get_workflow_handle(workflow_id, result_type=ChangeResult)
-        result = await handle.result()
+        try:
+            result = await handle.result()
+        except WorkflowFailureError as failed:
+            _raise_if(_not_vouched(failed))
+            raise
         _raise_if([result.refusal] if result.refusal else [])
         return result
+
+
+def _not_vouched(failed: WorkflowFailureError) -> list[Refusal]:
+    """The refusal when the workers found no valid assertion (workflows/vouching.py)."""
+    cause = failed.cause
+    if not (isinstance(cause, ApplicationError) and cause.type == "NotVouched"):
+        return []
+    code = cause.message.partition(":")[0]
+    text = texts.ASSERTIONS.get(code, texts.ASSERTIONS["assertion.missing"])
+    return [Refusal(code=code, message_zh=text.zh, message_en=text.en)]
 
 
 def _raise_if(refusals: list[Refusal]) -> None:

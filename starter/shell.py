@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
+from datetime import timedelta
 from typing import Any, TypeVar
 
 import typer
@@ -13,6 +14,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import FailureError
 
 from config import Settings
+from domain.assertions import AssertionSigner
 from domain.contracts.base import ApplicationRefused
 from starter.client import RegistrationClient
 from store.db import make_engine, make_sessions
@@ -46,6 +48,19 @@ def print_refusals(refused: ApplicationRefused) -> None:
     console.print(table)
 
 
+def signer(settings: Settings) -> AssertionSigner | None:
+    """The edge's signing key, where this machine has it (`make run` makes one for the embedded
+    system). The CLI then vouches for whoever its options name, as the edge does for whoever
+    logged in: it is a tool for the embedded system and for operators, not for people."""
+    found = settings.assertion_signer()
+    if found is None:
+        console.print(
+            "[yellow]no JSHR_ASSERTION_SIGNING_KEY: messages go unsigned and the workers"
+            " refuse them[/yellow]"
+        )
+    return found
+
+
 async def connect_client(settings: Settings) -> RegistrationClient:
     from plumbing.connect import connect
 
@@ -57,4 +72,6 @@ async def connect_client(settings: Settings) -> RegistrationClient:
         applicant_key_secret=settings.applicant_key_secret,
         verifier=ApplicationChecks.embedded(sessions, settings),
         documents=documents,
+        signer=signer(settings),
+        ttl=timedelta(seconds=settings.assertion_ttl_seconds),
     )

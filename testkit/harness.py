@@ -1,32 +1,37 @@
-"""What the test suite's fixtures are built from: the test codec keys, a migrated database, the
-registration client over a test's own database, and a harness around a worker."""
+"""What the test suite's fixtures are built from: the test codec and assertion keys, a migrated
+database, the registration client over a test's own database, and a harness around a worker."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
 import functools
+import json
 import os
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import WorkflowHistory
 from temporalio.converter import DataConverter
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT, Settings, parse_codec_keys
 from devtools.demo import read_sms_code
+from domain.assertions import AssertionVerifier, parse_signing_key, parse_trusted_keys
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from plumbing.codec import data_converter
-from starter.client import RegistrationClient
+from starter.client import ASSERTION_TTL, RegistrationClient
 from store.documents import LocalDocumentStore
 from store.seed import APPLICANTS, Person
 from store.verification import ApplicationChecks
 from testkit import reach, request
+from workflows.vouching import Vouching
 
 BIN = Path(sys.executable).parent
 HISTORIES = ROOT / "tests" / "workflows" / "histories"
@@ -41,10 +46,31 @@ CODEC_ENV = {
 }
 
 
+# One assertion signing key for the whole suite, fixed so that recorded histories holding signed
+# signals replay (test-only: its seed is no secret). The workers trust its public half; worker
+# processes and CLI runs started by tests find both in the environment.
+TEST_SIGNING_KEY = "test1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8"  # seed bytes 32..63
+TEST_PUBLIC_KEYS = "test1:Kay64UG8yvCyLhqU000LxzYeUm0L_hLIl5S8kyKWbdc"
+ASSERTION_ENV = {
+    "JSHR_ASSERTION_SIGNING_KEY": TEST_SIGNING_KEY,
+    "JSHR_ASSERTION_PUBLIC_KEYS": TEST_PUBLIC_KEYS,
+}
+SIGNER = parse_signing_key(TEST_SIGNING_KEY)
+# The time-skipping server's clock runs ahead of the wall clock the clients sign with by all the
+# time the session skipped: years, across the suite (correction windows, review reminders).
+TIME_SKIPPING_TTL = timedelta(days=100 * 365)
+
+
 @functools.cache
 def converter() -> DataConverter:
     """The converter of the test codec keys, whatever the environment says."""
     return data_converter(parse_codec_keys(TEST_CODEC_KEYS), CODEC_ENV["JSHR_CODEC_ACTIVE_KEY"])
+
+
+def replay_interceptors() -> list[Vouching]:
+    """What the worker checks messages with, trusting the test key: recorded histories replay
+    their checks as they ran."""
+    return [Vouching(AssertionVerifier(parse_trusted_keys(TEST_PUBLIC_KEYS)))]
 
 
 def migrate(database_url: str) -> None:
@@ -60,13 +86,18 @@ class App:
     sessions: async_sessionmaker[AsyncSession]
 
 
-def registration_client(env: WorkflowEnvironment, app: App) -> RegistrationClient:
+def registration_client(
+    env: WorkflowEnvironment, app: App, ttl: timedelta = ASSERTION_TTL
+) -> RegistrationClient:
+    """The client as the edge uses it: it signs every message with the test key."""
     return RegistrationClient(
         env.client,
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
         verifier=ApplicationChecks.embedded(app.sessions, app.settings),
         documents=LocalDocumentStore(app.settings.document_dir),
+        signer=SIGNER,
+        ttl=ttl,
     )
 
 
@@ -76,6 +107,18 @@ async def terminate_leftovers(env: WorkflowEnvironment, client: RegistrationClie
         handle = env.client.get_workflow_handle(client.workflow_id(person.id_number))
         with contextlib.suppress(RPCError):
             await handle.terminate("test finished")
+
+
+def history_text(history: WorkflowHistory) -> str:
+    """A history as JSON with its workflow ID, which the events do not hold and the assertion
+    checks compare with."""
+    return json.dumps({"workflowId": history.workflow_id, **history.to_json_dict()}, indent=2)
+
+
+def load_history(path: Path) -> WorkflowHistory:
+    """A recorded history; one recorded without its ID replays under its file's name."""
+    data = json.loads(path.read_text())
+    return WorkflowHistory.from_json(data.pop("workflowId", path.stem), data)
 
 
 @dataclass
@@ -89,7 +132,7 @@ class Harness:
         if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
             history = await self.env.client.get_workflow_handle(workflow_id).fetch_history()
             HISTORIES.mkdir(exist_ok=True)
-            (HISTORIES / f"{name}.json").write_text(history.to_json())
+            (HISTORIES / f"{name}.json").write_text(history_text(history))
 
 
 async def start_and_verify_phone(

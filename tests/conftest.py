@@ -17,14 +17,16 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
 from devtools.local import register_search_attributes
-from plumbing import search
+from plumbing import limits, search
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.seed import seed_demo
 from testkit import sample_documents
 from testkit.harness import (
+    ASSERTION_ENV,
     BIN,
     CODEC_ENV,
+    TIME_SKIPPING_TTL,
     App,
     Harness,
     converter,
@@ -38,10 +40,10 @@ _ENV_BEFORE: dict[str, str | None] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Payload encryption for every Settings() the suite builds, and for the worker processes
-    # tests start, which inherit the environment. Set here, not at import, so that importing
-    # this file (or collecting only) changes nothing.
-    for name, value in CODEC_ENV.items():
+    # Payload encryption and the assertion keys for every Settings() the suite builds, and for
+    # the worker processes tests start, which inherit the environment. Set here, not at import,
+    # so that importing this file (or collecting only) changes nothing.
+    for name, value in {**CODEC_ENV, **ASSERTION_ENV}.items():
         _ENV_BEFORE[name] = os.environ.get(name)
         os.environ[name] = value
 
@@ -109,6 +111,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
             "journal_mode=wal",
             "--sqlite-pragma",
             "synchronous=normal",
+            *limits.dev_server_flags(),
         ],
     )
     yield env
@@ -118,7 +121,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
 @pytest.fixture
 async def ts(time_env: WorkflowEnvironment, app: App) -> AsyncIterator[Harness]:
     """A worker on the time-skipping server, over this test's own database."""
-    client = registration_client(time_env, app)
+    client = registration_client(time_env, app, TIME_SKIPPING_TTL)
     # A bug fails the workflow at once instead of retrying its task until the test times out.
     async with build_worker(
         time_env.client, app.settings, app.sessions, workflow_failure_exception_types=[Exception]

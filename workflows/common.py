@@ -1,7 +1,8 @@
 """What the workflows share: activity options and China's clock (UTC+8, no daylight saving)."""
 
+from collections.abc import MutableMapping
 from datetime import datetime, timedelta, timezone
-from typing import TypedDict
+from typing import TypedDict, TypeVar
 
 from temporalio.common import RetryPolicy
 
@@ -26,3 +27,13 @@ CHINA = timezone(timedelta(hours=8))
 def china_time(instant: datetime) -> str:
     """An instant as operators read it in the UI: `2026-10-08 09:00` (UTC+8)."""
     return instant.astimezone(CHINA).strftime("%Y-%m-%d %H:%M")
+
+
+V = TypeVar("V")
+
+
+def keep_last(answers: MutableMapping[str, V | None], count: int) -> None:
+    """Forget all but the latest `count` answered entries (None: still being answered)."""
+    answered = [key for key, value in answers.items() if value is not None]
+    for key in answered[: max(0, len(answered) - count)]:
+        del answers[key]

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
 
-from workflows.common import ACTIVITY, china_time
+from workflows.common import ACTIVITY, china_time, keep_last
 
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.contracts.registration import DecisionResult
     from domain.permissions import Change, refusal
+    from domain.vouching import Senders, senders
 
 
 # An input that does not validate (say, a role that does not exist) fails the workflow at once.
@@ -56,7 +58,16 @@ class PermissionChangeWorkflow:
       counted and why not. One counted rejection ends the request. Decisions are authorized one
       at a time; one that arrives while the request is still being checked waits for the check.
     - Query `status`: the stage, approvers, approvals so far, next reminder, refusals and trail.
+
+    The start and every decision carry the edge's assertion of who sent them: the holder asks,
+    the approver decides (workflows/vouching.py refuses anything else).
     """
+
+    STARTED_BY: ClassVar[tuple[str, Senders]] = (
+        "request",
+        senders("staff", names_actor="username"),
+    )
+    SENDERS: ClassVar[dict[str, Senders]] = {"decide": senders("staff", names_actor="approver_id")}
 
     @workflow.init
     def __init__(self, request: PermissionChangeRequest) -> None:
@@ -197,6 +208,7 @@ class PermissionChangeWorkflow:
             ("approve" if decision.approve else "reject") if result.accepted else result.code,
         )
         self._decisions[decision.decision_id] = result
+        keep_last(self._decisions, KEPT_DECISIONS)
         self._publish()
         return result
 
@@ -310,6 +322,10 @@ class PermissionChangeWorkflow:
             summary=f"notify holder: {step}",
             **ACTIVITY,
         )
+
+
+# Decisions remembered for idempotency: a repeated decision ID among them gets its first answer.
+KEPT_DECISIONS = 50
 
 
 def _answer(refused: Refusal) -> DecisionResult:

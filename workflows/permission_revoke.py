@@ -9,6 +9,7 @@ beside the requests.
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
@@ -18,13 +19,19 @@ with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
     from domain.contracts.internal import ChangeInput, ChangeResult
     from domain.contracts.permissions import ChangeAction, RevokeRequest
+    from domain.vouching import Senders, senders
 
 
 @workflow.defn(failure_exception_types=[ValidationError])
 class PermissionRevokeWorkflow:
     """One revocation. Workflow ID: `permission-<username>-revoke-<revocation id>`, which is
     also the idempotency key of the change. No messages; the result says whether it counted
-    (`applied`) or why not (`refusal`: code and Chinese message)."""
+    (`applied`) or why not (`refusal`: code and Chinese message).
+
+    Who revokes is who the edge's assertion says: `by` must be that actor, or the workflow fails
+    at once and changes nothing (workflows/vouching.py)."""
+
+    STARTED_BY: ClassVar[tuple[str, Senders]] = ("revoke", senders("staff", names_actor="by"))
 
     @workflow.run
     async def run(self, request: RevokeRequest) -> ChangeResult:

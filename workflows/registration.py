@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
+from temporalio.exceptions import ApplicationError
 
-from workflows.common import ACTIVITY, CHINA, china_time
+from workflows.common import ACTIVITY, CHINA, china_time, keep_last
 
 with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
@@ -24,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.review import ReviewActivities
     from activities.verification import VerificationActivities
     from domain import texts
-    from domain.contracts.base import Account, AuditEntry, Refusal
+    from domain.contracts.base import Account, AuditEntry, Refusal, Vouched
     from domain.contracts.internal import (
         ApplicantNotice,
         AssignRoleInput,
@@ -67,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.keys import applicant_key_of
     from domain.rules import mask_name
+    from domain.vouching import Senders, senders
     from plumbing import search
 
 
@@ -76,6 +78,12 @@ def _china_day(instant: datetime) -> date:
 
 def _next_china_midnight(instant: datetime) -> datetime:
     return datetime.combine(_china_day(instant) + timedelta(days=1), time(), CHINA)
+
+
+# Decisions remembered for idempotency (carried into the next run): a repeated decision ID among
+# them gets its first answer. One repeated after it was forgotten is judged afresh, and its
+# assertion must still be valid for the current round.
+KEPT_DECISIONS = 50
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -112,7 +120,21 @@ class RegistrationWorkflow:
     - Signal `withdraw`: the applicant gives up; ends the registration from any waiting stage.
     - Query `status`: the stage, round, reviewers, next reminder, refusals and audit trail.
     - Query `application`: the full application, for the reviewer's CLI (it checks who asks).
+
+    Every message but the queries carries the edge's assertion of who sent it, for this round;
+    `SENDERS` says who may send which, and an unvouched one never reaches its handler.
     """
+
+    SENDERS: ClassVar[dict[str, Senders]] = {
+        "submit_phone_code": senders("applicant", "service", per_round=True),
+        "resend_phone_code": senders("applicant", "service", per_round=True),
+        "sign": senders("applicant", per_round=True),
+        "review_decision": senders("staff", names_actor="reviewer_id", per_round=True),
+        "decide": senders("staff", names_actor="reviewer_id", per_round=True),
+        "nudge": senders("applicant", "service", per_round=True),
+        "resubmit": senders("applicant", "service", per_round=True),
+        "withdraw": senders("applicant", per_round=True),
+    }
 
     @workflow.init
     def __init__(self, input: RegistrationInput) -> None:
@@ -144,6 +166,14 @@ class RegistrationWorkflow:
 
     @workflow.run
     async def run(self, input: RegistrationInput) -> RegistrationOutcome:
+        if isinstance(input.root, Continuation) and not workflow.info().continued_run_id:
+            # Only this workflow continues itself; a Continuation from outside would claim a
+            # verified phone and a signature that nobody gave.
+            raise ApplicationError(
+                "a Continuation is accepted only from an earlier run of this registration",
+                type="ForgedContinuation",
+                non_retryable=True,
+            )
         try:
             while True:
                 if await self._passes_checks() and await self._approved_in_review():
@@ -346,8 +376,9 @@ class RegistrationWorkflow:
         if answer is None:  # JSON null is not decoded into the model
             raise ValueError("a code is required")
 
+    # The argument is optional: histories from before assertions carry none.
     @workflow.update
-    async def resend_phone_code(self) -> ResendResult:
+    async def resend_phone_code(self, vouched: Vouched | None = None) -> ResendResult:
         sent = await self._send_phone_code()
         if sent:
             return ResendResult(sent=True, message_zh=texts.PHONE_CODE_RESENT)
@@ -358,7 +389,7 @@ class RegistrationWorkflow:
         )
 
     @resend_phone_code.validator
-    def _validate_resend_phone_code(self) -> None:
+    def _validate_resend_phone_code(self, vouched: Vouched | None = None) -> None:
         self._require_stage(Stage.AWAITING_PHONE_CODE)
 
     @workflow.update
@@ -397,7 +428,7 @@ class RegistrationWorkflow:
             raise ValueError("a decision is required")
 
     @workflow.update
-    async def nudge(self) -> NudgeResult:
+    async def nudge(self, vouched: Vouched | None = None) -> NudgeResult:
         """Remind the reviewers now; once a day (China's calendar day, which has no DST)."""
         assert self._plan is not None
         now = workflow.now()
@@ -415,7 +446,7 @@ class RegistrationWorkflow:
         )
 
     @nudge.validator
-    def _validate_nudge(self) -> None:
+    def _validate_nudge(self, vouched: Vouched | None = None) -> None:
         self._require_stage(Stage.AWAITING_REVIEW)
 
     @workflow.update
@@ -468,6 +499,10 @@ class RegistrationWorkflow:
         )
 
     # --- helpers -------------------------------------------------------------------------------
+
+    def vouching_round(self) -> int:
+        """The round every message's assertion must name."""
+        return self._round
 
     @property
     def _registration_id(self) -> str:
@@ -651,6 +686,7 @@ class RegistrationWorkflow:
             ("approve" if decision.approve else "reject") if result.accepted else result.code,
         )
         self._decisions[decision.decision_id] = result
+        keep_last(self._decisions, KEPT_DECISIONS)
         return result
 
     async def _notify_applicant(self, step: str, subject: str, body: str) -> None:

@@ -18,6 +18,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from domain import rules, texts
+from domain.assertions import Assertion
 from domain.roles import Role
 
 
@@ -25,6 +26,14 @@ class Message(BaseModel):
     # Errors never echo the input: they end up in workflow histories and logs, and the input is
     # personal data.
     model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+
+class Vouched(Message):
+    """The argument of a message that carries nothing but the edge's word for who sends it
+    (`resend_phone_code`, `nudge`). Every message that changes a registration or a grant has an
+    `assertion`: the edge's signed statement of who sent it (`domain.assertions`)."""
+
+    assertion: Assertion | None = None
 
 
 def _rule(check: Callable[[str], str]) -> AfterValidator:
@@ -54,22 +63,24 @@ def _argon2id(value: str) -> str:
     return value
 
 
-Name = Annotated[str, _rule(rules.normalize_name)]
+# Each field type is capped well above its rule's own limit: a plausible mistake still gets
+# the rule's specific code, and an absurd value is refused before any rule reads it.
+Name = Annotated[str, Field(max_length=64), _rule(rules.normalize_name)]
 
 
-IdNumber = Annotated[str, _rule(rules.check_id_number_format)]
+IdNumber = Annotated[str, Field(max_length=32), _rule(rules.check_id_number_format)]
 
 
-Mobile = Annotated[str, _rule(rules.normalize_mobile)]
+Mobile = Annotated[str, Field(max_length=32), _rule(rules.normalize_mobile)]
 
 
-UnitCode = Annotated[str, _rule(rules.normalize_unit_code)]
+UnitCode = Annotated[str, Field(max_length=32), _rule(rules.normalize_unit_code)]
 
 
-Username = Annotated[str, _rule(rules.normalize_username)]
+Username = Annotated[str, Field(max_length=64), _rule(rules.normalize_username)]
 
 
-PasswordHash = Annotated[str, AfterValidator(_argon2id)]
+PasswordHash = Annotated[str, Field(max_length=256), AfterValidator(_argon2id)]
 
 
 # A photo in the document store, by content: photos never travel in payloads.

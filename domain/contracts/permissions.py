@@ -12,6 +12,7 @@ from pydantic import (
     model_validator,
 )
 
+from domain.assertions import Assertion
 from domain.contracts.base import (
     Account,
     AuditEntry,
@@ -48,6 +49,8 @@ class PermissionChangeRequest(Message):
     role: Role | None = None
     permission: PermissionName | None = None
     reason: str = Field(min_length=1, max_length=500)
+    # The edge's word that the holder (`username`) asks, message "request".
+    assertion: Assertion | None = None
 
     @model_validator(mode="after")
     def _one_change(self) -> PermissionChangeRequest:
@@ -64,8 +67,11 @@ class RevokeRequest(Message):
     username: Username
     role: Role | None = None
     permission: PermissionName | None = None
+    # Who revokes, as the assertion says; the workflow refuses a `by` the assertion does not.
     by: str = Field(min_length=1, max_length=64)
     reason: str = Field(min_length=1, max_length=500)
+    # The edge's word that `by` revokes, message "revoke".
+    assertion: Assertion | None = None
 
     @model_validator(mode="after")
     def _one_change(self) -> RevokeRequest:
@@ -81,6 +87,7 @@ class PermissionDecision(Message):
     approver_id: str = Field(min_length=1, max_length=64)
     approve: bool
     comment: str = Field(default="", max_length=500)
+    assertion: Assertion | None = None
 
 
 class PermissionStatus(Message):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import (
     AwareDatetime,
@@ -17,6 +17,7 @@ from pydantic import (
 )
 
 from domain import texts
+from domain.assertions import Assertion
 from domain.contracts.base import (
     Account,
     AuditEntry,
@@ -111,6 +112,7 @@ class PhoneCodeAnswer(Message):
     """`submit_phone_code` Update argument: the code the applicant received by SMS."""
 
     code: str = Field(pattern=r"^\d{6}$")
+    assertion: Assertion | None = None
 
 
 class PhoneCodeOutcome(StrEnum):
@@ -137,6 +139,7 @@ class Signature(Message):
 
     application_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
     signature_ref: str = Field(min_length=1, max_length=200)
+    assertion: Assertion | None = None
 
 
 class SignResult(Message):
@@ -168,7 +171,10 @@ class ReviewDecision(Message):
     approve: bool
     reason: RejectionReason | None = None
     comment: str = Field(default="", max_length=500)
-    fields: list[str] = Field(default=[], max_length=20)
+    fields: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+        default=[], max_length=20
+    )
+    assertion: Assertion | None = None
 
     @model_validator(mode="after")
     def _rejection_needs_reason(self) -> ReviewDecision:
@@ -193,6 +199,7 @@ class Resubmission(Message):
     """`resubmit` Update argument: the corrected application."""
 
     request: RegistrationRequest
+    assertion: Assertion | None = None
 
 
 class ResubmitResult(Message):
@@ -205,6 +212,7 @@ class Withdrawal(Message):
     """`withdraw` Signal argument."""
 
     reason: str = Field(default="", max_length=200)
+    assertion: Assertion | None = None
 
 
 class RegistrationStatus(Message):

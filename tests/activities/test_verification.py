@@ -21,6 +21,7 @@ from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS
 from store.verification import ApplicationChecks
 from testkit import TODAY, count, form, reach, request
+from testkit.harness import SIGNER, TIME_SKIPPING_TTL
 from worker import build_worker
 
 pytestmark = pytest.mark.asyncio
@@ -55,6 +56,8 @@ async def test_an_unavailable_identity_service_is_retried(time_env, app) -> None
         time_env.client,
         task_queue=app.settings.task_queue,
         applicant_key_secret=app.settings.applicant_key_secret,
+        signer=SIGNER,
+        ttl=TIME_SKIPPING_TTL,
     )
     async with build_worker(time_env.client, app.settings, app.sessions, verification=verification):
         workflow_id = await client.start(request())

@@ -15,6 +15,7 @@ from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.testing import WorkflowEnvironment
 
+from config import ROOT
 from devtools.demo import read_sms_code
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
@@ -24,7 +25,7 @@ from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
 from testkit.harness import TEST_CODEC_TOKEN, App, registration_client
-from testkit.processes import free_port, worker_process
+from testkit.processes import free_port, worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
 BIN = os.path.dirname(sys.executable)
@@ -123,6 +124,29 @@ async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: str = ""
     return out.decode()
 
 
+async def vouched(
+    dev_env: WorkflowEnvironment,
+    app: App,
+    workflow_id: str,
+    message: str,
+    payload: object,
+    actor: str,
+) -> str:
+    """The message's JSON with the edge's assertion, from `python -m starter vouch` as in the
+    README (the test's signing key plays the edge's)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "starter", "vouch", workflow_id, message,
+        "--input", json.dumps(payload), "--as", actor,
+        env=worker_env(dev_env, app),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await process.communicate()
+    assert process.returncode == 0, err.decode()
+    return out.decode().strip()
+
+
 @pytest.fixture
 async def codec_endpoint(app: App) -> AsyncIterator[str]:
     settings = app.settings.model_copy(update={"codec_server_port": free_port()})
@@ -180,7 +204,7 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         "--name",
         "submit_phone_code",
         "--input",
-        json.dumps({"code": code}),
+        await vouched(dev_env, app, workflow_id, "submit_phone_code", {"code": code}, "applicant"),
         "-o",
         "json",
         codec=codec_endpoint,
@@ -197,7 +221,9 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         "--name",
         "review_decision",
         "--input",
-        json.dumps(decision),
+        await vouched(
+            dev_env, app, workflow_id, "review_decision", decision, "staff:admin_hospital"
+        ),
     )
     out = await temporal_cli(
         dev_env, "workflow", "result", "-w", workflow_id, "-o", "json", codec=codec_endpoint

@@ -14,7 +14,7 @@ from temporalio.testing import WorkflowEnvironment
 from config import ROOT
 from devtools.demo import read_sms_code
 from domain.contracts.registration import Stage
-from plumbing import search
+from plumbing import limits, search
 from store.models import Account, AuditEvent, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
@@ -91,7 +91,7 @@ async def test_a_restarted_server_loses_no_registration(app, tmp_path) -> None:
             dev_server_existing_path=str(BIN / "temporal"),
             data_converter=converter(),
             search_attributes=search.ALL,
-            dev_server_extra_args=["--db-filename", str(database)],
+            dev_server_extra_args=["--db-filename", str(database), *limits.dev_server_flags()],
         )
 
     env = await server()

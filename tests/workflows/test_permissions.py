@@ -41,7 +41,15 @@ from store.crypto import DataCipher
 from store.permission_checks import PermissionChecks
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL
 from testkit import count, eventually, outbox, request
-from testkit.harness import converter, start_and_verify_phone
+from testkit.harness import (
+    SIGNER,
+    TIME_SKIPPING_TTL,
+    converter,
+    history_text,
+    load_history,
+    replay_interceptors,
+    start_and_verify_phone,
+)
 from worker import workflow_runner
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
@@ -139,6 +147,8 @@ async def perm(ts) -> AsyncIterator[Tracking]:
         ts.env.client,
         task_queue=app.settings.task_queue,
         checker=PermissionChecks(app.sessions),
+        signer=SIGNER,
+        ttl=TIME_SKIPPING_TTL,
     )
     client.started = []
     yield client
@@ -153,6 +163,7 @@ async def replay(history: WorkflowHistory) -> None:
         workflows=[PermissionChangeWorkflow, PermissionRevokeWorkflow],
         data_converter=converter(),
         workflow_runner=workflow_runner(),
+        interceptors=replay_interceptors(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)
     assert result.replay_failure is None
@@ -163,13 +174,13 @@ async def keep_and_replay(ts, workflow_id: str, name: str) -> None:
     history = await ts.env.client.get_workflow_handle(workflow_id).fetch_history()
     if os.environ.get("JSHR_RECORD_HISTORIES") == "1":
         HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"{name}.json").write_text(history.to_json())
+        (HISTORIES / f"{name}.json").write_text(history_text(history))
     await replay(history)
 
 
 @pytest.mark.parametrize("path", sorted(HISTORIES.glob("*.json")), ids=lambda p: p.stem)
 async def test_recorded_histories_replay(path: Path) -> None:
-    await replay(WorkflowHistory.from_json(path.stem, path.read_text()))
+    await replay(load_history(path))
 
 
 async def test_the_main_paths_have_recorded_histories() -> None:
@@ -446,7 +457,14 @@ async def test_bad_revocations_change_nothing(
     # Without the client's pre-check the revocation workflow itself refuses, inside the change's
     # transaction (what a caller racing another change would see).
     client = (
-        perm if checked else PermissionClient(ts.env.client, task_queue=ts.app.settings.task_queue)
+        perm
+        if checked
+        else PermissionClient(
+            ts.env.client,
+            task_queue=ts.app.settings.task_queue,
+            signer=SIGNER,
+            ttl=TIME_SKIPPING_TTL,
+        )
     )
     before = len(await outbox(ts.app))
     with pytest.raises(ChangeRefused) as refused:
@@ -515,6 +533,7 @@ async def test_the_command_line_shows_an_account_and_refuses_a_made_up_role(ts) 
         "JSHR_TASK_QUEUE": settings.task_queue,
         "JSHR_APPLICANT_KEY_SECRET": settings.applicant_key_secret,
         "JSHR_TEMPORAL_ADDRESS": ts.env.client.service_client.config.target_host,
+        "JSHR_ASSERTION_TTL_SECONDS": str(int(TIME_SKIPPING_TTL.total_seconds())),
         "COLUMNS": "200",
     }
 
