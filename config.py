@@ -160,9 +160,37 @@ class Settings(BaseSettings):
     smtp_port: int = 25
     mail_from: str = "noreply@jshr.example.cn"
 
+    # The edge (edge/web): the one door for people, and the only holder of the signing key.
+    edge_host: str = "127.0.0.1"
+    edge_port: int = 8000
+    # Ed25519 key that vouches for people (`kid:base64url`, domain.assertions.parse_signing_key).
+    assertion_signing_key: SecretStr | None = None
+    assertion_ttl_seconds: int = 300
+    # Keys the CSRF tokens and the look-up hashes of sessions, throttles and tokens.
+    session_key: SecretStr | None = None
+    # Behind TLS the cookies are `Secure` (and `__Host-` prefixed).
+    edge_behind_tls: bool = False
+    # Addresses of the reverse proxies whose X-Forwarded-For the edge believes.
+    edge_forwarded_allow_ips: str = "127.0.0.1"
+    staff_session_idle_minutes: int = 30
+    staff_session_max_hours: int = 12
+    applicant_session_hours: int = 24
+    login_max_failures: int = 5
+    login_lockout_minutes: int = 15
+    # An SMS code after the password for unit and system admins; production turns it on.
+    staff_second_factor: bool | None = None
+    one_time_code_ttl_seconds: int = 300
+    one_time_code_max_attempts: int = 5
+
     @property
     def applicant_ages(self) -> tuple[int, int]:
         return (self.applicant_min_age, self.applicant_max_age)
+
+    @property
+    def second_factor_required(self) -> bool:
+        if self.staff_second_factor is None:
+            return self.environment == "production"
+        return self.staff_second_factor
 
     def photo_limits(self) -> PhotoLimits:
         return PhotoLimits(

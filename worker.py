@@ -16,12 +16,13 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.accounts import AccountActivities
-from activities.notifications import NotificationActivities, Notifier
+from activities.notifications import NotificationActivities
 from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
 from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
+from notify.outbox import Notifier
 from plumbing.connect import connect
 from store.db import make_engine, make_sessions
 from workflows.permission_change import PermissionChangeWorkflow

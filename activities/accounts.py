@@ -11,7 +11,6 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.base import StoreActivities
-from activities.notifications import Notifier
 from config import Settings
 from domain import texts
 from domain.contracts.base import Account
@@ -19,6 +18,7 @@ from domain.contracts.internal import AssignRoleInput
 from domain.contracts.permissions import ChangeAction
 from domain.keys import keyed_hash
 from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
+from notify.outbox import Notifier
 from store import models
 from store.crypto import DataCipher
 

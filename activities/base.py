@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from activities.notifications import Notifier
 from config import Settings
+from notify.outbox import Notifier
 
 
 class StoreActivities:

@@ -132,7 +132,11 @@ PHOTOS: dict[str, Text] = {
 # The contracts' own validators (`domain.contracts`).
 CONTRACTS: dict[str, Text] = {
     "password_hash.format": Text(
-        "密码须在客户端加密后提交", "password_hash must be an Argon2id hash made by the client"
+        "密码须加密后提交", "password_hash must be an Argon2id hash made by the edge"
+    ),
+    "password_hash.weak": Text(
+        "密码加密强度不足,请通过正式入口重新提交",
+        "password_hash is an Argon2id hash with weaker parameters than the edge's",
     ),
     "photo.same_picture": Text(
         "身份证正反面不能使用同一张照片,请分别上传人像面和国徽面",

@@ -166,3 +166,64 @@ class GrantHistory(Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     source: Mapped[str] = mapped_column(String(40))
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class EdgeSession(Base):
+    """A staff login or an applicant's session, held by the edge so that it can be ended at once
+    (logout, password change, deactivation). The cookie holds a random token; only its SHA-256
+    is stored, so the table alone opens no session."""
+
+    __tablename__ = "edge_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    # The username (staff) or the registration's workflow ID (applicant).
+    subject: Mapped[str] = mapped_column(String(200), index=True)
+    # A staff login that still owes its SMS code: good for nothing but answering it.
+    pending_factor: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    end_reason: Mapped[str | None] = mapped_column(String(20))
+
+
+class LoginThrottle(Base):
+    """Failed logins per account and per address (keyed hashes: the typed name may be anything,
+    an address is personal data), and the lockout they earned."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(80), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class ServiceToken(Base):
+    """An integrator's system: a named bearer token with scopes; only its SHA-256 is kept."""
+
+    __tablename__ = "service_tokens"
+
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OneTimeCode(Base):
+    """An SMS code the edge sent (an admin's second factor, a returning applicant's proof of
+    phone), kept as an HMAC. `subject` is None for a challenge that can never succeed: the
+    applicant asked for a registration that does not exist, and must not learn so."""
+
+    __tablename__ = "one_time_codes"
+
+    challenge_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(20))
+    subject: Mapped[str | None] = mapped_column(String(200))
+    code_hmac: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    attempts_left: Mapped[int] = mapped_column(Integer)
+    used: Mapped[bool] = mapped_column(Boolean, default=False)

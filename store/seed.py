@@ -6,10 +6,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
-from argon2 import PasswordHasher
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
+from domain import passwords
 from domain.keys import applicant_key, keyed_hash
 from domain.roles import ROLE_PERMISSIONS, Role
 from domain.rules import make_id_number, make_unit_code
@@ -100,7 +100,7 @@ DEMO_INVITATION = "INVITE-DEMO-CENTRE-0001"
 
 async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
     """Insert (or refresh) the demo units, admins, residents and invitation. Idempotent."""
-    hasher = PasswordHasher()
+    hasher = passwords.hasher()
     secret = settings.applicant_key_secret
     async with sessions.begin() as session:
         for code, name in UNITS:

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import json
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from datetime import timedelta
@@ -59,6 +60,14 @@ SIGNER = parse_signing_key(TEST_SIGNING_KEY)
 # The time-skipping server's clock runs ahead of the wall clock the clients sign with by all the
 # time the session skipped: years, across the suite (correction windows, review reminders).
 TIME_SKIPPING_TTL = timedelta(days=100 * 365)
+# Every other secret is made for this run, never a constant (the `app` fixture adds its own
+# applicant key secret per test); worker processes that tests start inherit them.
+SECRET_ENV = {
+    "JSHR_APPLICANT_KEY_SECRET": secrets.token_urlsafe(32),
+    "JSHR_PHONE_CODE_SECRET": secrets.token_urlsafe(32),
+    "JSHR_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+    "JSHR_SESSION_KEY": secrets.token_urlsafe(32),
+}
 
 
 @functools.cache

@@ -26,6 +26,7 @@ from testkit.harness import (
     ASSERTION_ENV,
     BIN,
     CODEC_ENV,
+    SECRET_ENV,
     TIME_SKIPPING_TTL,
     App,
     Harness,
@@ -40,10 +41,10 @@ _ENV_BEFORE: dict[str, str | None] = {}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    # Payload encryption and the assertion keys for every Settings() the suite builds, and for
-    # the worker processes tests start, which inherit the environment. Set here, not at import,
-    # so that importing this file (or collecting only) changes nothing.
-    for name, value in {**CODEC_ENV, **ASSERTION_ENV}.items():
+    # Payload encryption, the assertion keys and the other secrets for every Settings() the
+    # suite builds, and for the worker processes tests start, which inherit the environment. Set
+    # here, not at import, so that importing this file (or collecting only) changes nothing.
+    for name, value in {**CODEC_ENV, **ASSERTION_ENV, **SECRET_ENV}.items():
         _ENV_BEFORE[name] = os.environ.get(name)
         os.environ[name] = value
 

@@ -17,7 +17,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from domain import rules, texts
+from domain import passwords, rules, texts
 from domain.assertions import Assertion
 from domain.roles import Role
 
@@ -57,9 +57,11 @@ def contract_error(key: str) -> PydanticCustomError:
 
 
 def _argon2id(value: str) -> str:
-    # The client hashes the password before anything starts: a plaintext here is refused.
-    if not value.startswith("$argon2id$") or value.count("$") != 5:
-        raise contract_error("password_hash.format")
+    # The edge hashes the password before anything starts: a plaintext, or a hash cheaper to
+    # crack than the edge's own (domain.passwords), is refused.
+    refused = passwords.hash_refusal(value)
+    if refused is not None:
+        raise contract_error(refused)
     return value
 
 

@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from activities.notifications import Notifier
 from activities.review import ReviewActivities
 from config import Settings
 from domain.contracts.internal import ReminderBatchInput
 from domain.reminders import DEFAULT_POLICY, reminder_steps
+from notify.outbox import Notifier
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

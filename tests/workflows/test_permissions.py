@@ -24,7 +24,6 @@ from temporalio.worker import Replayer
 from typer.testing import CliRunner
 
 from activities.accounts import AccountActivities
-from activities.notifications import Notifier
 from domain.contracts.base import Account
 from domain.contracts.internal import AssignRoleInput
 from domain.contracts.permissions import PermissionStage
@@ -34,6 +33,7 @@ from domain.permissions import may
 from domain.roles import ROLE_PERMISSIONS, Role, Scope
 from domain.rules import mask_id_number, suggest_username
 from edge.accounts import account_view
+from notify.outbox import Notifier
 from starter.cli import app as cli
 from starter.permission_client import ChangeRefused, PermissionClient, request_workflow_id
 from store import models

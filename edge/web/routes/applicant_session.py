@@ -1,0 +1,49 @@
+"""The applicant's session: bound to one registration when it is started, or, for a returning
+applicant, after the SMS code to the registration's phone: `/api/v1/applicant/session`."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from edge.web.deps import (
+    APPLICANT_COOKIE,
+    CurrentApplicant,
+    Services,
+    clear_session_cookie,
+    set_session_cookie,
+)
+from edge.web.errors import responses
+from edge.web.schemas import ApplicantSessionView, Done
+
+router = APIRouter(prefix="/api/v1/applicant", tags=["applicant session"])
+
+
+async def bind_applicant(
+    request: Request, response: Response, edge: Services, workflow_id: str
+) -> ApplicantSessionView:
+    """Open a session for the registration `workflow_id` and set its cookie."""
+    token, session = await edge.sessions.create("applicant", workflow_id)
+    lifetime = edge.settings.applicant_session_hours * 3600
+    set_session_cookie(request, response, APPLICANT_COOKIE, token, max_age=lifetime)
+    return ApplicantSessionView(
+        workflow_id=workflow_id, csrf_token=session.csrf_token, expires_at=session.expires_at
+    )
+
+
+@router.get("/session", responses=responses(401))
+async def current_registration(applicant: CurrentApplicant) -> ApplicantSessionView:
+    """Which registration this browser's session is bound to, and its CSRF token."""
+    return ApplicantSessionView(
+        workflow_id=applicant.workflow_id,
+        csrf_token=applicant.csrf_token,
+        expires_at=applicant.session.expires_at,
+    )
+
+
+@router.delete("/session", responses=responses(401, 403))
+async def end_applicant_session(
+    applicant: CurrentApplicant, request: Request, response: Response, edge: Services
+) -> Done:
+    await edge.sessions.end(applicant.session.token_hash, "logout")
+    clear_session_cookie(request, response, APPLICANT_COOKIE)
+    return Done(message_zh="已退出")

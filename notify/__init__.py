@@ -1,0 +1,1 @@
+"""Sending SMS and e-mail: the outbox and its channels (no Temporal here)."""
