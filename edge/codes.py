@@ -51,12 +51,24 @@ class OneTimeCodes:
     def _hmac(self, challenge: str, code: str) -> str:
         return self._store.keyed("one-time-code", f"{token_hash(challenge)}:{code}")
 
-    async def issue(self, purpose: Purpose, subject: str | None, phone: str | None) -> str:
-        """Store a new code for `subject` and text it to `phone`; returns the challenge ID.
+    @staticmethod
+    def new_challenge() -> str:
+        return secrets.token_urlsafe(24)
+
+    async def issue(
+        self,
+        purpose: Purpose,
+        subject: str | None,
+        phone: str | None,
+        *,
+        challenge: str | None = None,
+    ) -> str:
+        """Store a new code for `subject` and text it to `phone`; returns the challenge ID (new,
+        or the one given, which the client may have been told already).
 
         With `subject` None nothing is sent and the challenge can never be redeemed.
         """
-        challenge = secrets.token_urlsafe(24)
+        challenge = challenge or self.new_challenge()
         code = f"{secrets.randbelow(1_000_000):06d}"
         now = self._store.clock()
         ttl = self._settings.one_time_code_ttl_seconds

@@ -52,6 +52,34 @@ TEXTS: dict[str, EdgeText] = {
         403, "您无权访问该申请", "this session is not bound to that registration"
     ),
     "registration.not_found": EdgeText(404, "申请不存在", "no such registration"),
+    "registration.exists": EdgeText(
+        409,
+        "该身份证号已有进行中的注册申请,请通过“查看我的申请”以短信验证码继续办理",
+        "a registration for this ID number is already running",
+    ),
+    "registration.wrong_stage": EdgeText(
+        409, "当前申请所处环节不能进行该操作", "the registration is not in the stage for that"
+    ),
+    "signature.outdated": EdgeText(
+        409, "申请内容已变更,请重新确认后签名", "the signature is over an outdated digest"
+    ),
+    "signature.missing": EdgeText(
+        422, "请手写签名或输入确认语句", "a signature image or the typed confirmation is needed"
+    ),
+    "resubmit.already_submitted": EdgeText(
+        409, "本轮已提交过更正,请等待审核", "a correction was already submitted for this round"
+    ),
+    "resubmit.id_number_changed": EdgeText(
+        422, "身份证号不能更正,请撤回后重新注册", "the ID number cannot change in a correction"
+    ),
+    "update.refused": EdgeText(409, "该操作未被受理,请刷新后重试", "the workflow refused it"),
+    "assertion.refused": EdgeText(
+        403, "身份凭证无效或已过期,请重新登录后再试", "the workers refused the edge's assertion"
+    ),
+    "decision.not_counted": EdgeText(409, "审核意见未被采纳", "the decision did not count"),
+    "photo.upload_too_large": EdgeText(
+        413, "照片文件过大,请压缩后重新上传", "the uploaded photo is far over the size limit"
+    ),
     "reviewer.not_authorized": EdgeText(
         403, "您不能审核该申请", "this account may not review that registration"
     ),
@@ -75,15 +103,18 @@ class EdgeRefused(Exception):
 
     def __init__(
         self,
-        code: str,
+        key: str,
         *,
         fields: list[str] | None = None,
         message_zh: str | None = None,
         retry_after: int | None = None,
+        code: str | None = None,
     ) -> None:
-        entry = TEXTS[code]
-        super().__init__(f"{code}: {entry.message_en}")
-        self.code = code
+        entry = TEXTS[key]
+        super().__init__(f"{code or key}: {entry.message_en}")
+        # `code` keeps a workflow's own code (a decision that did not count) under the
+        # catalogue entry `key` that gives the status.
+        self.code = code or key
         self.status = entry.status
         self.fields = fields or []
         self.message_zh = message_zh or entry.message_zh

@@ -24,12 +24,28 @@ from edge.throttle import Throttle
 from edge.tokens import ServiceTokens
 from edge.web import errors
 from edge.web.middleware import AccessLog, CrossSiteGuard, SecurityHeaders
-from edge.web.routes import applicant_session, browser, staff_session
+from edge.web.routes import (
+    accounts,
+    applicant_session,
+    browser,
+    permissions,
+    registrations,
+    review,
+    staff_session,
+)
 from edge.web.services import HERE, EdgeServices, TemporalConnection
 from notify.outbox import Notifier
 from store.db import make_engine, make_sessions
 
-ROUTERS = (browser.router, staff_session.router, applicant_session.router)
+ROUTERS = (
+    browser.router,
+    staff_session.router,
+    applicant_session.router,
+    registrations.router,
+    review.router,
+    permissions.router,
+    accounts.router,
+)
 
 
 def build_services(

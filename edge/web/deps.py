@@ -17,12 +17,12 @@ import secrets
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request, Response
+from fastapi import Depends, Path, Request, Response
 
 from domain.assertions import Actor
 from edge.messages import EdgeRefused
 from edge.metrics import refused
-from edge.sessions import OpenSession
+from edge.sessions import OpenSession, token_hash
 from edge.tokens import SERVICE_PREFIX, ServiceIdentity
 from edge.web.services import EdgeServices
 from store.models import Account
@@ -73,7 +73,7 @@ def clear_session_cookie(request: Request, response: Response, base: str) -> Non
     )
 
 
-def _bearer(request: Request) -> str | None:
+def bearer_token(request: Request) -> str | None:
     scheme, _, value = request.headers.get("authorization", "").partition(" ")
     return value.strip() or None if scheme.lower() == "bearer" else None
 
@@ -88,14 +88,14 @@ async def _csrf_sent(request: Request) -> str | None:
     return None
 
 
-async def _check_csrf(request: Request, edge: EdgeServices, binding: str) -> None:
+async def _check_csrf(request: Request, edge: EdgeServices, *bindings: str) -> None:
     if request.method in SAFE_METHODS:
         return
     sent = await _csrf_sent(request)
     if not sent:
         refused("csrf.missing")
         raise EdgeRefused("csrf.missing")
-    if not edge.sessions.csrf_valid(binding, sent):
+    if not any(edge.sessions.csrf_valid(binding, sent) for binding in bindings):
         refused("csrf.invalid")
         raise EdgeRefused("csrf.invalid")
 
@@ -120,7 +120,7 @@ class StaffPrincipal:
 
 
 async def _staff_session(request: Request, edge: EdgeServices) -> tuple[OpenSession, bool]:
-    bearer = _bearer(request)
+    bearer = bearer_token(request)
     if bearer and not bearer.startswith(SERVICE_PREFIX):
         token, via_cookie = bearer, False
     else:
@@ -192,6 +192,21 @@ async def current_applicant(request: Request, edge: Services) -> ApplicantPrinci
 
 CurrentApplicant = Annotated[ApplicantPrincipal, Depends(current_applicant)]
 
+WorkflowId = Annotated[str, Path(pattern=r"^registration-[0-9a-f]{32}$")]
+
+
+async def registration_applicant(
+    workflow_id: WorkflowId, applicant: CurrentApplicant
+) -> ApplicantPrincipal:
+    """The applicant of the registration in the path, and no other."""
+    if applicant.workflow_id != workflow_id:
+        refused("registration.not_yours")
+        raise EdgeRefused("registration.not_yours")
+    return applicant
+
+
+ApplicantOfPath = Annotated[ApplicantPrincipal, Depends(registration_applicant)]
+
 
 class ServiceCaller:
     """`Depends(ServiceCaller("registrations:read"))`: a service token holding that scope."""
@@ -200,7 +215,7 @@ class ServiceCaller:
         self.scope = scope
 
     async def __call__(self, request: Request, edge: Services) -> ServiceIdentity:
-        token = _bearer(request)
+        token = bearer_token(request)
         if not token or not token.startswith(SERVICE_PREFIX):
             refused("token.missing")
             raise EdgeRefused("token.missing")
@@ -241,12 +256,19 @@ CsrfToken = Annotated[str, Depends(csrf_token)]
 
 
 async def anonymous_csrf(request: Request, edge: Services) -> None:
-    """Checks a form post of someone not logged in (a login page, the registration form)."""
-    value = request.cookies.get(cookie_name(request, ANONYMOUS_COOKIE))
-    if not value:
+    """Checks a form post of someone not logged in (a login page, the registration form): the
+    token of any of the browser's own cookies will do, since `CsrfToken` may have handed out
+    that of a session it holds."""
+    bindings = []
+    if value := request.cookies.get(cookie_name(request, ANONYMOUS_COOKIE)):
+        bindings.append(f"anonymous:{value}")
+    for base in (STAFF_COOKIE, APPLICANT_COOKIE):
+        if token := request.cookies.get(cookie_name(request, base)):
+            bindings.append(token_hash(token))
+    if not bindings:
         refused("csrf.missing")
         raise EdgeRefused("csrf.missing")
-    await _check_csrf(request, edge, f"anonymous:{value}")
+    await _check_csrf(request, edge, *bindings)
 
 
 AnonymousCsrf = Depends(anonymous_csrf)

@@ -49,7 +49,7 @@ def _json(status: int, refusals: list[Any], headers: dict[str, str] | None = Non
     return JSONResponse(error_body(refusals), status_code=status, headers=headers)
 
 
-def _from_validation(error: dict[str, Any]) -> Refusal:
+def refusal_of(error: dict[str, Any]) -> Refusal:
     loc = [str(part) for part in error.get("loc", ()) if part not in ("body", "query", "path")]
     field = ".".join(loc) or "request"
     kind = error.get("type", "invalid")
@@ -86,7 +86,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        refusals = [_from_validation(dict(error)) for error in exc.errors()]
+        refusals = [refusal_of(dict(error)) for error in exc.errors()]
         for refusal in refusals:
             refused(refusal.code)
         return _json(422, refusals or [EdgeRefused("request.invalid")])

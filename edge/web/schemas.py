@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic_core import PydanticCustomError
 
+from domain.contracts.registration import RejectionReason, Stage
 from domain.roles import Role
 
 
@@ -71,3 +73,99 @@ class CsrfView(Body):
 
 class Done(Body):
     message_zh: str
+
+
+class RegistrationStarted(Body):
+    workflow_id: str
+    # An applicant's browser: the session cookie is set; this token goes with its requests.
+    csrf_token: str | None = None
+    session_expires_at: datetime | None = None
+
+
+class PhoneCode(Body):
+    code: str = Field(pattern=r"^\d{6}$")
+
+
+class WithdrawalBody(Body):
+    reason: str = Field(default="", max_length=200)
+
+
+class InboxEntry(Body):
+    workflow_id: str
+    summary: str
+    unit_code: str
+    round: int
+    escalation_level: int
+    due_at: datetime | None
+    started_at: datetime
+
+
+class ReviewedApplication(Body):
+    """The application for its reviewer (no password); photos at `…/photos/front|back`."""
+
+    workflow_id: str
+    stage: Stage
+    round: int
+    name: str
+    id_number: str
+    phone: str
+    email: str
+    unit_code: str
+    unit_name: str
+    username: str
+    requested_role: Role
+    id_card_front: str
+    id_card_back: str
+    changed_fields: list[str]
+
+
+class DecisionBody(Body):
+    """A reviewer's decision; the reviewer is the logged-in account, never a field here."""
+
+    approve: bool
+    reason: RejectionReason | None = None
+    comment: str = Field(default="", max_length=500)
+    fields: list[str] = Field(default=[], max_length=20)
+    # The same ID twice is the same decision (a retried request counts once).
+    decision_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
+
+    @model_validator(mode="after")
+    def _rejection_needs_reason(self) -> DecisionBody:
+        if not self.approve and self.reason is None:
+            raise PydanticCustomError(
+                "decision.reason_missing",
+                "a rejection needs a reason",
+                {"message_zh": "驳回须注明原因"},
+            )
+        return self
+
+
+class PermissionRequestBody(Body):
+    """What the logged-in account asks for: one role or one permission, with a reason."""
+
+    role: str | None = Field(default=None, max_length=30)
+    permission: str | None = Field(default=None, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    request_id: str | None = Field(default=None, pattern=r"^[a-z0-9]{6,40}$")
+
+
+class RequestStarted(Body):
+    workflow_id: str
+
+
+class PermissionDecisionBody(Body):
+    approve: bool
+    comment: str = Field(default="", max_length=500)
+
+
+class RevocationBody(Body):
+    username: str = Field(min_length=1, max_length=32)
+    role: str | None = Field(default=None, max_length=30)
+    permission: str | None = Field(default=None, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    revocation_id: str | None = Field(default=None, pattern=r"^[a-z0-9]{6,40}$")
+
+
+class Revoked(Body):
+    username: str
+    role: Role

@@ -15,6 +15,8 @@ from domain.assertions import AssertionSigner
 from edge.auth import StaffAuth
 from edge.codes import OneTimeCodes
 from edge.messages import EdgeRefused
+from edge.permissions import Permissions
+from edge.registrations import Registrations
 from edge.sessions import SessionStore
 from edge.throttle import Throttle
 from edge.tokens import ServiceTokens
@@ -63,3 +65,16 @@ class EdgeServices:
     templates: Jinja2Templates = field(
         default_factory=lambda: Jinja2Templates(directory=HERE / "templates")
     )
+    _registrations: Registrations | None = None
+
+    async def registrations(self) -> Registrations:
+        """The registration workflows, reached through Temporal (connected on first use)."""
+        if self._registrations is None:
+            self._registrations = Registrations(
+                self.settings, self.db, self.signer, await self.temporal.get()
+            )
+        return self._registrations
+
+    async def permissions(self) -> Permissions:
+        """The permission workflows, likewise."""
+        return Permissions(self.settings, self.db, self.signer, await self.temporal.get())

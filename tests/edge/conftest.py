@@ -16,7 +16,7 @@ from temporalio.client import Client
 from domain import passwords
 from edge.web.app import create_app
 from store.models import Account
-from tests.conftest import App
+from tests.conftest import App, Harness
 
 STAFF_PASSWORD = "Staff#Pass-2026"
 ADDRESS = "198.51.100.7"
@@ -38,6 +38,7 @@ class Edge:
     app: FastAPI
     db: App
     clock: MovableClock
+    ts: Harness | None = None
 
     def client(self, address: str = ADDRESS) -> httpx.AsyncClient:
         transport = httpx.ASGITransport(app=self.app, client=(address, 50000))
@@ -78,5 +79,17 @@ async def edge(app: App) -> AsyncIterator[Edge]:
     for username in ("admin_hospital", "admin_centre", "sysadmin"):
         await set_password(app, username)
     harness = make_edge(app)
+    async with harness.app.router.lifespan_context(harness.app):
+        yield harness
+
+
+@pytest.fixture
+async def live(dev: Harness) -> AsyncIterator[Edge]:
+    """The edge over a worker on the real dev server (the `dev` harness: visibility queries,
+    which the inbox needs, are the dev server's)."""
+    for username in ("admin_hospital", "admin_centre", "sysadmin"):
+        await set_password(dev.app, username)
+    harness = make_edge(dev.app, temporal=dev.env.client)
+    harness.ts = dev
     async with harness.app.router.lifespan_context(harness.app):
         yield harness

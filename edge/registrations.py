@@ -1,0 +1,225 @@
+"""What people do to registrations through the edge, as the actor authentication established:
+the one place where the edge's routes (and pages) reach the registration workflows.
+
+Every message is sent by `RegistrationClient` with the edge's signer, for the actor the route's
+dependency authenticated; nothing here takes an identity from a payload.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Mapping
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFailedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from config import Settings
+from domain.assertions import Actor, AssertionSigner
+from domain.contracts.registration import (
+    ApplicationView,
+    DecisionResult,
+    NudgeResult,
+    PhoneCodeResult,
+    RegistrationRequest,
+    RegistrationStatus,
+    RejectionReason,
+    ResendResult,
+    ResubmitResult,
+    SignResult,
+)
+from domain.keys import applicant_key_of
+from domain.review_rule import ReviewTarget, review_refusal
+from edge.intake import Application, ApplicationForm, build_request
+from edge.messages import EdgeRefused
+from edge.metrics import refused
+from starter.client import RegistrationClient
+from store.documents import LocalDocumentStore
+from store.models import Account
+from store.verification import ApplicationChecks
+
+CHINA = ZoneInfo("Asia/Shanghai")
+
+# What a workflow's Update validator says, as the edge's codes (edge/messages.py).
+_UPDATE_REFUSALS = (
+    (re.compile(r"^registration is \w+, not \w+"), "registration.wrong_stage"),
+    (re.compile(r"outdated application digest"), "signature.outdated"),
+    (re.compile(r"correction was already submitted"), "resubmit.already_submitted"),
+    (re.compile(r"ID number cannot change"), "resubmit.id_number_changed"),
+    (re.compile(r"^(assertion\.[a-z_]+)"), None),
+)
+
+
+def _update_refusal(exc: WorkflowUpdateFailedError) -> EdgeRefused:
+    message = exc.cause.message if exc.cause is not None else str(exc)
+    for pattern, code in _UPDATE_REFUSALS:
+        if match := pattern.search(message):
+            found = code or match.group(1)
+            refused(found)
+            return EdgeRefused(found if code else "assertion.refused")
+    refused("update.refused")
+    return EdgeRefused("update.refused")
+
+
+class Registrations:
+    def __init__(
+        self,
+        settings: Settings,
+        db: async_sessionmaker[AsyncSession],
+        signer: AssertionSigner,
+        temporal: Client,
+    ) -> None:
+        self._settings = settings
+        self._documents = LocalDocumentStore(settings.document_dir)
+        self._client = RegistrationClient(
+            temporal,
+            task_queue=settings.task_queue,
+            applicant_key_secret=settings.applicant_key_secret,
+            verifier=ApplicationChecks.embedded(db, settings),
+            documents=self._documents,
+        )
+        self._signer = signer
+
+    @property
+    def documents(self) -> LocalDocumentStore:
+        return self._documents
+
+    def check_form(self, form: ApplicationForm, *, fit_photos: bool = False) -> Application:
+        """The form's rules, photos and password policy; the password leaves hashed.
+
+        Raises:
+            ApplicationRefused: one refusal per field at fault.
+        """
+        settings = self._settings
+        return build_request(
+            form,
+            today=datetime.now(CHINA).date(),
+            limits=settings.photo_limits(),
+            ages=settings.applicant_ages,
+            fit_photos=fit_photos,
+        )
+
+    def workflow_id(self, id_number: str) -> str:
+        return self._client.workflow_id(id_number)
+
+    async def running(self, workflow_id: str) -> bool:
+        try:
+            description = await self._client.temporal.get_workflow_handle(workflow_id).describe()
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:
+                return False
+            raise
+        return description.status == WorkflowExecutionStatus.RUNNING
+
+    async def start(self, application: Application, *, actor: Actor, idempotent: bool) -> str:
+        """Start the registration (the pre-checks first: a refusal starts and stores nothing).
+
+        An applicant's browser gets its session only for a registration it started: one already
+        running for that ID number is refused (`registration.exists`) unless `idempotent` (an
+        integrator's system, which gets no session anyway).
+        """
+        request = application.request
+        if not idempotent and await self.running(self.workflow_id(request.id_number)):
+            refused("registration.exists")
+            raise EdgeRefused("registration.exists")
+        return await self._client.start(request, application.documents)
+
+    async def status(self, workflow_id: str) -> RegistrationStatus:
+        return await self._client.status(workflow_id)
+
+    async def application(self, workflow_id: str) -> ApplicationView:
+        return await self._client.application(workflow_id)
+
+    async def phone_of(self, workflow_id: str) -> str | None:
+        """The phone the registration was made with, or None when there is no such one."""
+        with contextlib.suppress(RPCError):
+            return (await self._client.application(workflow_id)).phone
+        return None
+
+    async def submit_phone_code(
+        self, workflow_id: str, code: str, *, actor: Actor
+    ) -> PhoneCodeResult:
+        try:
+            return await self._client.submit_phone_code(workflow_id, code)
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None
+
+    async def resend_phone_code(self, workflow_id: str, *, actor: Actor) -> ResendResult:
+        try:
+            return await self._client.resend_phone_code(workflow_id)
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None
+
+    async def sign(self, workflow_id: str, signature_ref: str, *, actor: Actor) -> SignResult:
+        try:
+            return await self._client.sign(workflow_id, signature_ref)
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None
+
+    async def nudge(self, workflow_id: str, *, actor: Actor) -> NudgeResult:
+        try:
+            return await self._client.nudge(workflow_id)
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None
+
+    async def resubmit(
+        self, workflow_id: str, application: Application, *, actor: Actor
+    ) -> ResubmitResult:
+        request: RegistrationRequest = application.request
+        if self.workflow_id(request.id_number) != workflow_id:
+            refused("resubmit.id_number_changed")
+            raise EdgeRefused("resubmit.id_number_changed", fields=["id_number"])
+        documents: Mapping[str, bytes] = application.documents
+        try:
+            return await self._client.resubmit(workflow_id, request, documents)
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None
+
+    async def withdraw(self, workflow_id: str, reason: str, *, actor: Actor) -> None:
+        await self._client.withdraw(workflow_id, reason)
+
+    async def review_target(self, workflow_id: str) -> tuple[RegistrationStatus, ReviewTarget]:
+        status = await self.status(workflow_id)
+        target = ReviewTarget(
+            status.unit_code, status.requested_role, applicant_key_of(workflow_id)
+        )
+        return status, target
+
+    async def check_reviewer(self, workflow_id: str, reviewer: Account) -> RegistrationStatus:
+        """The status, when `reviewer` may review this registration (domain.review_rule).
+
+        Raises:
+            EdgeRefused: the rule's refusal code (403), nothing sent.
+        """
+        status, target = await self.review_target(workflow_id)
+        if code := review_refusal(reviewer, target):
+            refused(code)
+            raise EdgeRefused(code)
+        return status
+
+    async def decide(
+        self,
+        workflow_id: str,
+        *,
+        actor: Actor,
+        approve: bool,
+        reason: RejectionReason | None,
+        comment: str,
+        fields: list[str],
+        decision_id: str | None,
+    ) -> DecisionResult:
+        try:
+            return await self._client.decide(
+                workflow_id,
+                reviewer_id=actor.id,
+                approve=approve,
+                reason=reason,
+                comment=comment,
+                fields=fields,
+                decision_id=decision_id,
+            )
+        except WorkflowUpdateFailedError as exc:
+            raise _update_refusal(exc) from None

@@ -1,0 +1,226 @@
+"""A registration through the edge's API, on the dev server: started with photos by
+an applicant's browser, its phone proved, decided by the logged-in unit admin."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import select
+
+from devtools.demo import read_sms_code
+from devtools.samples import card_jpeg
+from domain import rules
+from domain.contracts.registration import Stage
+from store.models import Account, OutboxMessage
+from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
+from testkit import PASSWORD, count, eventually, reach
+from tests.edge.conftest import Edge
+
+API = "/api/v1/registrations"
+
+
+def form_fields(person: Person = APPLICANTS[0], **overrides: str) -> dict[str, str]:
+    fields = {
+        "name": person.name,
+        "id_number": person.id_number,
+        "phone": person.phone,
+        "email": person.email,
+        "unit_code": PEOPLE_HOSPITAL[0],
+        "unit_name": PEOPLE_HOSPITAL[1],
+        "username": rules.suggest_username(person.name, person.id_number),
+        "password": PASSWORD,
+        "notice_version": "2026-01",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def photos() -> dict[str, tuple[str, bytes, str]]:
+    return {
+        "id_card_front": ("front.jpg", card_jpeg("front"), "image/jpeg"),
+        "id_card_back": ("back.jpg", card_jpeg("back"), "image/jpeg"),
+    }
+
+
+async def start(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
+    csrf = (await client.get("/api/v1/csrf")).json()["csrf_token"]
+    return await client.post(
+        API, data={**form_fields(**overrides), "csrf_token": csrf}, files=photos()
+    )
+
+
+async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) -> None:
+    assert live.ts is not None
+    async with live.client() as applicant:
+        started = await start(applicant)
+        assert started.status_code == 201, started.text
+        workflow_id = started.json()["workflow_id"]
+        assert re.fullmatch(r"registration-[0-9a-f]{32}", workflow_id)
+        assert "jshr_applicant=" in started.headers["set-cookie"]
+        csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
+        await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+        answer = await applicant.post(
+            f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf
+        )
+        assert answer.status_code == 200 and answer.json()["outcome"] == "accepted"
+        await reach(live.ts.client, workflow_id, Stage.AWAITING_REVIEW)
+        status = await applicant.get(f"{API}/{workflow_id}")
+        assert status.json()["stage"] == "awaiting_review"
+        assert status.json()["masked_name"] == "张*"
+
+    async with live.client() as admin:
+        staff_csrf = {"X-CSRF-Token": await live.login(admin, "admin_hospital")}
+
+        async def in_inbox() -> bool:
+            inbox = await admin.get("/api/v1/review/inbox")
+            assert inbox.status_code == 200, inbox.text
+            return workflow_id in [item["workflow_id"] for item in inbox.json()]
+
+        await eventually(in_inbox)
+        view = await admin.get(f"/api/v1/review/{workflow_id}")
+        assert view.status_code == 200 and view.json()["name"] == APPLICANTS[0].name
+        photo = await admin.get(f"/api/v1/review/{workflow_id}/photos/front")
+        assert photo.status_code == 200 and photo.content[:2] == b"\xff\xd8"
+        decided = await admin.post(
+            f"/api/v1/review/{workflow_id}/decision", json={"approve": True}, headers=staff_csrf
+        )
+        assert decided.status_code == 200 and decided.json()["accepted"] is True
+
+    outcome = await live.ts.client.result(workflow_id)
+    assert outcome.stage == Stage.COMPLETED
+    assert outcome.account is not None
+    assert outcome.account.username == form_fields()["username"]
+    assert await count(live.db, Account, Account.username == form_fields()["username"]) == 1
+
+
+async def test_a_unit_admin_of_another_unit_gets_403_and_changes_nothing(live: Edge) -> None:
+    assert live.ts is not None
+    async with live.client() as applicant:
+        workflow_id = (await start(applicant)).json()["workflow_id"]
+        csrf = {
+            "X-CSRF-Token": (await applicant.get("/api/v1/applicant/session")).json()["csrf_token"]
+        }
+        await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+        await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
+        await reach(live.ts.client, workflow_id, Stage.AWAITING_REVIEW)
+    async with live.client() as other:
+        csrf_other = {"X-CSRF-Token": await live.login(other, "admin_centre")}
+        for answer in (
+            await other.get(f"/api/v1/review/{workflow_id}"),
+            await other.get(f"/api/v1/review/{workflow_id}/photos/back"),
+            await other.post(
+                f"/api/v1/review/{workflow_id}/decision", json={"approve": True}, headers=csrf_other
+            ),
+        ):
+            assert answer.status_code == 403
+            assert answer.json()["errors"][0]["code"] == "reviewer.not_authorized"
+        inbox = (await other.get("/api/v1/review/inbox")).json()
+        assert workflow_id not in [item["workflow_id"] for item in inbox]
+    status = await live.ts.client.status(workflow_id)
+    assert status.stage == Stage.AWAITING_REVIEW and status.history[-1].kind != "decision"
+
+
+async def test_a_refused_form_starts_nothing_and_says_why_per_field(live: Edge) -> None:
+    assert live.ts is not None
+    async with live.client() as applicant:
+        refused = await start(applicant, password="short", unit_code="91320000MA1MXXXX0X")
+        assert refused.status_code == 422
+        errors = {e["code"]: e for e in refused.json()["errors"]}
+        assert errors["password.length"]["fields"] == ["password"]
+        assert errors["unit_code.checksum"]["message_zh"]
+        taken = await start(applicant, username="admin_hospital")
+        assert taken.status_code == 409
+        assert [e["code"] for e in taken.json()["errors"]] == ["username.taken"]
+        assert (
+            "set-cookie" not in taken.headers or "jshr_applicant" not in taken.headers["set-cookie"]
+        )
+    wf = live.ts.client.workflow_id(APPLICANTS[0].id_number)
+    assert not await (await live.app.state.edge.registrations()).running(wf)
+
+
+async def test_a_second_start_for_a_running_registration_gets_no_session(live: Edge) -> None:
+    async with live.client() as first:
+        assert (await start(first)).status_code == 201
+    async with live.client() as second:
+        again = await start(second)
+        assert again.status_code == 409
+        assert again.json()["errors"][0]["code"] == "registration.exists"
+        assert "jshr_applicant" not in second.cookies
+
+
+async def test_the_start_form_needs_the_anonymous_csrf_token(live: Edge) -> None:
+    async with live.client() as client:
+        await client.get("/api/v1/csrf")
+        refused = await client.post(API, data=form_fields(), files=photos())
+    assert refused.status_code == 403 and refused.json()["errors"][0]["code"] == "csrf.missing"
+
+
+async def test_an_applicant_session_reaches_only_its_registration(live: Edge) -> None:
+    assert live.ts is not None
+    async with live.client() as applicant:
+        started = (await start(applicant)).json()
+        csrf = {"X-CSRF-Token": started["csrf_token"]}
+        other = "registration-" + "0" * 32
+        answer = await applicant.post(f"{API}/{other}/withdrawal", json={}, headers=csrf)
+        assert answer.status_code == 403
+        assert answer.json()["errors"][0]["code"] == "registration.not_yours"
+        done = await applicant.post(
+            f"{API}/{started['workflow_id']}/withdrawal", json={"reason": "不再需要"}, headers=csrf
+        )
+        assert done.status_code == 200
+    outcome = await live.ts.client.result(started["workflow_id"])
+    assert outcome.stage == Stage.WITHDRAWN
+
+
+async def test_a_returning_applicant_proves_the_phone_by_sms(live: Edge) -> None:
+    assert live.ts is not None
+    async with live.client() as first:
+        workflow_id = (await start(first)).json()["workflow_id"]
+    await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    person = APPLICANTS[0]
+    async with live.client() as returning:
+        asked = await returning.post(
+            "/api/v1/applicant/session", json={"id_number": person.id_number, "phone": person.phone}
+        )
+        wrong_phone = await returning.post(
+            "/api/v1/applicant/session",
+            json={"id_number": person.id_number, "phone": "13800009999"},
+        )
+        unknown = await returning.post(
+            "/api/v1/applicant/session",
+            json={"id_number": APPLICANTS[1].id_number, "phone": APPLICANTS[1].phone},
+        )
+        for answer in (asked, wrong_phone, unknown):
+            assert answer.status_code == 200
+            assert set(answer.json()) == {"challenge", "message_zh"}
+            assert answer.json()["message_zh"] == asked.json()["message_zh"]
+
+        async def texts(phone: str) -> list[str]:
+            async with live.db.sessions() as session:
+                rows = await session.scalars(
+                    select(OutboxMessage.body).where(OutboxMessage.recipient == phone)
+                )
+                return [body for body in rows if "查看注册申请" in body]
+
+        sent = await texts(person.phone)
+        assert len(sent) == 1
+        assert await texts("13800009999") == [] and await texts(APPLICANTS[1].phone) == []
+        code = re.search(r"验证码为(\d{6})", sent[0])[1]  # type: ignore[index]
+        for failed in (wrong_phone, unknown):
+            nothing = await returning.post(
+                "/api/v1/applicant/session/code",
+                json={"challenge": failed.json()["challenge"], "code": code},
+            )
+            assert (
+                nothing.status_code == 422 and nothing.json()["errors"][0]["code"] == "code.wrong"
+            )
+        entered = await returning.post(
+            "/api/v1/applicant/session/code",
+            json={"challenge": asked.json()["challenge"], "code": code},
+        )
+        assert entered.status_code == 200 and entered.json()["workflow_id"] == workflow_id
+        status = await returning.get(f"{API}/{workflow_id}")
+        assert status.status_code == 200 and status.json()["stage"] == "awaiting_phone_code"
