@@ -163,6 +163,9 @@ class Settings(BaseSettings):
     # The edge (edge/web): the one door for people, and the only holder of the signing key.
     edge_host: str = "127.0.0.1"
     edge_port: int = 8000
+    # Where the CLI's staff commands find the edge, and keep their login (0600).
+    edge_url: str = "http://localhost:8000"
+    cli_session_file: Path = ROOT / "var" / "cli-session.json"
     # Ed25519 key that vouches for people (`kid:base64url`, domain.assertions.parse_signing_key).
     assertion_signing_key: SecretStr | None = None
     assertion_ttl_seconds: int = 300

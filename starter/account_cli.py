@@ -1,8 +1,8 @@
-"""`python -m starter account …` (the user center) and `python -m starter permission …`."""
+"""`python -m starter account …` (the user center) and `python -m starter permission …` (through
+the edge, as the person who logged in: `python -m starter login`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated
 
 import typer
@@ -14,10 +14,10 @@ from domain.contracts.views import AccountView
 from domain.permissions import check_change
 from domain.roles import SCOPE_TEXT_ZH
 from edge.accounts import account_view
-from starter.permission_client import ChangeRefused, PermissionClient
-from starter.shell import console, run, signer
+from starter.edge_client import call
+from starter.permission_client import ChangeRefused
+from starter.shell import console, print_refusals, run
 from store.db import make_engine, make_sessions
-from store.permission_checks import PermissionChecks
 
 account = typer.Typer(no_args_is_help=True, help="The user center: role, permissions, grants.")
 permissions = typer.Typer(
@@ -25,24 +25,12 @@ permissions = typer.Typer(
 )
 
 
-async def _client(settings: Settings) -> PermissionClient:
-    from plumbing.connect import connect
-
-    sessions = make_sessions(make_engine(settings.database_url))
-    return PermissionClient(
-        await connect(settings),
-        task_queue=settings.task_queue,
-        checker=PermissionChecks(sessions),
-        signer=signer(settings),
-        ttl=timedelta(seconds=settings.assertion_ttl_seconds),
-    )
-
-
 def _check(role: str | None, permission: str | None) -> None:
     """Refuse a made-up role or permission before connecting to anything."""
     refusals = check_change(role, permission)
     if refusals:
-        raise ChangeRefused(refusals)
+        print_refusals(ChangeRefused(refusals))
+        raise typer.Exit(2)
 
 
 @account.command()
@@ -90,89 +78,65 @@ Permission = Annotated[str | None, typer.Option(help="a single permission, e.g. 
 
 @permissions.command()
 def request(
-    username: Annotated[str, typer.Option(help="the account that asks")],
     reason: Annotated[str, typer.Option()],
     role: Role = None,
     permission: Permission = None,
     request_id: Annotated[str | None, typer.Option(help="idempotent: the same ID, once")] = None,
 ) -> None:
-    """Ask for a role or one permission; it goes to the right approvers (workflow ID printed)."""
-
-    async def main(settings: Settings) -> str:
-        _check(role, permission)
-        client = await _client(settings)
-        return await client.request_change(
-            username=username,
-            role=role,
-            permission=permission,
-            reason=reason,
-            request_id=request_id,
-        )
-
-    console.print(f"permission request started: [bold]{run(main)}[/bold]")
+    """Ask, for your own account (the login's), for a role or one permission; it goes to the
+    right approvers (workflow ID printed)."""
+    _check(role, permission)
+    body = {"reason": reason, "role": role, "permission": permission, "request_id": request_id}
+    started = call(Settings(), "POST", "/api/v1/permissions/requests", json_body=body)
+    console.print(f"permission request started: [bold]{started['workflow_id']}[/bold]")
 
 
 @permissions.command()
 def status(workflow_id: str) -> None:
     """Where a request stands: stage, approvers, approvals so far, next reminder."""
-
-    async def main(settings: Settings) -> str:
-        return (await (await _client(settings)).status(workflow_id)).model_dump_json(indent=2)
-
-    console.print_json(run(main))
+    found = call(Settings(), "GET", f"/api/v1/permissions/requests/{workflow_id}")
+    console.print_json(data=found)
 
 
-def _decide(workflow_id: str, approver: str, approve: bool, comment: str) -> None:
-    async def main(settings: Settings) -> str:
-        client = await _client(settings)
-        result = await client.decide(
-            workflow_id, approver_id=approver, approve=approve, comment=comment
-        )
-        return f"{result.code}: {result.message_zh}"
-
-    console.print(run(main))
-
-
-Approver = Annotated[str, typer.Option("--approver", help="your username")]
+def _decide(workflow_id: str, approve: bool, comment: str) -> None:
+    result = call(
+        Settings(),
+        "POST",
+        f"/api/v1/permissions/requests/{workflow_id}/decision",
+        json_body={"approve": approve, "comment": comment},
+    )
+    console.print(f"{result['code']}: {result['message_zh']}")
 
 
 @permissions.command()
-def approve(workflow_id: str, approver: Approver, comment: str = "") -> None:
-    """Approve (the `decide` Update: answers at once whether it counted)."""
-    _decide(workflow_id, approver, True, comment)
+def approve(workflow_id: str, comment: str = "") -> None:
+    """Approve, as the logged-in approver (answers at once whether it counted)."""
+    _decide(workflow_id, True, comment)
 
 
 @permissions.command()
-def reject(
-    workflow_id: str, approver: Approver, comment: Annotated[str, typer.Option()] = ""
-) -> None:
+def reject(workflow_id: str, comment: Annotated[str, typer.Option()] = "") -> None:
     """Reject; the holder is told, with the comment."""
-    _decide(workflow_id, approver, False, comment)
+    _decide(workflow_id, False, comment)
 
 
 @permissions.command()
 def revoke(
     username: Annotated[str, typer.Option(help="whose role or permission")],
-    by: Annotated[str, typer.Option(help="the admin who revokes (you)")],
     reason: Annotated[str, typer.Option()],
     role: Role = None,
     permission: Permission = None,
     revocation_id: Annotated[str | None, typer.Option(help="idempotent: the same ID, once")] = None,
 ) -> None:
-    """Take a role or a single permission back; audited, and the holder is told."""
-
-    async def main(settings: Settings) -> str:
-        _check(role, permission)
-        client = await _client(settings)
-        result = await client.revoke(
-            username=username,
-            role=role,
-            permission=permission,
-            by=by,
-            reason=reason,
-            revocation_id=revocation_id,
-        )
-        assert result.account is not None
-        return f"revoked: {username} is now {result.account.role.value}"
-
-    console.print(run(main))
+    """Take a role or a single permission back, as the logged-in admin; audited, and the holder
+    is told."""
+    _check(role, permission)
+    body = {
+        "username": username,
+        "reason": reason,
+        "role": role,
+        "permission": permission,
+        "revocation_id": revocation_id,
+    }
+    result = call(Settings(), "POST", "/api/v1/permissions/revocations", json_body=body)
+    console.print(f"revoked: {username} is now {result['role']}")

@@ -21,6 +21,7 @@ from starter.account_cli import account, permissions
 from starter.calendar_cli import calendar
 from starter.review_cli import review
 from starter.shell import connect_client, console, run
+from starter.token_cli import token
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import OutboxMessage
@@ -30,6 +31,7 @@ app.add_typer(review, name="review")
 app.add_typer(account, name="account")
 app.add_typer(permissions, name="permission")
 app.add_typer(calendar, name="calendar")
+app.add_typer(token, name="token")
 
 
 @app.command()
@@ -74,7 +76,6 @@ def register(
     username: Annotated[str, typer.Option()],
     id_card_front: Annotated[Path, typer.Option(help="photo of the ID card's portrait side")],
     id_card_back: Annotated[Path, typer.Option(help="photo of the ID card's emblem side")],
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
     fit_photos: Annotated[
         bool, typer.Option(help="re-encode oversized photos to fit the size limit")
     ] = False,
@@ -106,7 +107,7 @@ def register(
         unit_code=unit_code,
         unit_name=unit_name,
         username=username,
-        password=password,
+        password=ask_password(),
         requested_role=role,
         invitation_code=invitation_code,
     )
@@ -355,14 +356,34 @@ def applicant_key_command(id_number: str) -> None:
     print(f"registration-{applicant_key(Settings().applicant_key_secret, normalized)}")
 
 
-@app.command("hash-password")
-def hash_password(
-    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-) -> None:
-    """Argon2id-hash a password, as the client does before starting a registration."""
-    from argon2 import PasswordHasher
+def ask_password() -> str:
+    """Asked for, hidden and twice; never an argument, which shell history and `ps` would keep."""
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
 
-    print(PasswordHasher().hash(password))
+
+@app.command("hash-password")
+def hash_password() -> None:
+    """Argon2id-hash a password (asked for, hidden) with the edge's parameters."""
+    from domain import passwords
+
+    print(passwords.hasher().hash(ask_password()))
+
+
+@app.command()
+def login() -> None:
+    """Log in to the edge (JSHR_EDGE_URL) for the staff commands: username, then password
+    (hidden; two lines on stdin when it is not a terminal), then an SMS code if asked."""
+    from starter.edge_client import login as log_in
+
+    log_in(Settings())
+
+
+@app.command()
+def logout() -> None:
+    """End the CLI's session at the edge and forget it."""
+    from starter.edge_client import logout as log_out
+
+    log_out(Settings())
 
 
 @app.command()
