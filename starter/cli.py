@@ -260,6 +260,16 @@ def schema(directory: Annotated[Path, typer.Argument()] = Path("docs/schemas")) 
         console.print(str(path))
 
 
+@app.command()
+def openapi(path: Annotated[Path, typer.Argument()] = Path("docs/openapi.json")) -> None:
+    """Write the edge's OpenAPI document (the JSON API under /api/v1)."""
+    from edge.web.app import openapi_document
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(openapi_document(), encoding="utf-8")
+    console.print(str(path))
+
+
 @app.command("codec-key")
 def codec_key() -> None:
     """Print a new random payload-encryption key (base64) for JSHR_CODEC_KEYS."""

@@ -37,6 +37,24 @@ from edge.web.services import HERE, EdgeServices, TemporalConnection
 from notify.outbox import Notifier
 from store.db import make_engine, make_sessions
 
+API_DESCRIPTION = """\
+Who calls is what authentication established, never a field of a body:
+
+- **Staff** (and every account holder): `POST /api/v1/staff/session` sets the `jshr_staff`
+  cookie (httpOnly; `__Host-jshr_staff` behind TLS). A request by cookie that changes anything
+  carries the session's CSRF token in `X-CSRF-Token` (or a `csrf_token` form field). The CLI
+  sends the same session token as `Authorization: Bearer <token>` and needs no CSRF token.
+- **Applicants**: starting a registration (with the anonymous CSRF token of `GET /api/v1/csrf`)
+  binds the `jshr_applicant` cookie to it; a returning applicant proves the phone by SMS
+  (`POST /api/v1/applicant/session`, then `…/session/code`).
+- **Integrators' systems**: `Authorization: Bearer jshr_svc_…`, a service token with the scopes
+  `registrations:start` and/or `registrations:read` (`python -m starter token create`).
+
+Every refusal is `{"errors": [{"code", "fields", "message_zh", "message_en"}]}`: 422 per
+field, 401 (not logged in, session or token no longer valid), 403 (CSRF, scope, review rule),
+404, 409 (the registration's state), 429 with `Retry-After`.
+"""
+
 ROUTERS = (
     browser.router,
     staff_session.router,
@@ -91,6 +109,7 @@ def create_app(
     app = FastAPI(
         title="江苏省卫生健康人力资源管理系统 · 注册服务",
         summary="The edge of the account registration: the one door for people and integrators.",
+        description=API_DESCRIPTION,
         version="1.0.0",
         lifespan=lifespan,
         openapi_url="/api/v1/openapi.json",
@@ -109,3 +128,20 @@ def create_app(
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def openapi_document() -> str:
+    """The edge's OpenAPI document as committed in docs/openapi.json (`python -m starter
+    openapi`): built from an app with throwaway keys, connected to nothing."""
+    import json
+    import secrets
+
+    from domain.assertions import new_signing_key
+
+    settings = Settings(
+        assertion_signing_key=new_signing_key("openapi")[0],
+        session_key=secrets.token_urlsafe(32),
+        database_url="sqlite+aiosqlite://",
+    )
+    document = create_app(settings).openapi()
+    return json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"

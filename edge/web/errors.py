@@ -38,7 +38,12 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         429: "throttled; see Retry-After",
         503: "Temporal is unavailable",
     }
-    return {status: {"model": ErrorBody, "description": meaning[status]} for status in statuses}
+    # 422 always: a malformed path or body is refused in the same shape (FastAPI's default
+    # validation-error schema would misdescribe it).
+    return {
+        status: {"model": ErrorBody, "description": meaning[status]}
+        for status in sorted({*statuses, 422})
+    }
 
 
 # Refusals of the application's checks that are not about a field's form.

@@ -86,3 +86,16 @@ async def test_anonymous_forms_get_a_token_bound_to_their_cookie(edge: Edge) -> 
         assert (await client.get("/api/v1/csrf")).json()["csrf_token"] == token
     async with edge.client() as other:
         assert (await other.get("/api/v1/csrf")).json()["csrf_token"] != token
+
+
+async def test_refusals_are_counted_by_code_without_personal_data(edge: Edge) -> None:
+    async with edge.client() as client:
+        await client.post(
+            "/api/v1/staff/session", json={"username": "13800000001", "password": "Wrong#1"}
+        )
+        client.cookies.set("jshr_staff", "forged-token")
+        await client.get("/api/v1/staff/session")
+        metrics = (await client.get("/metrics")).text
+    assert 'jshr_edge_refusals_total{code="auth.invalid_credentials"}' in metrics
+    assert 'jshr_edge_refusals_total{code="session.unknown"}' in metrics
+    assert "13800000001" not in metrics and "forged-token" not in metrics
