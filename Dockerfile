@@ -54,8 +54,8 @@ WORKDIR /app
 COPY . .
 RUN python -m compileall -q /app \
     # Fails the build if a module the entry points import is missing from the runtime venv.
-    && python -c "import worker, starter.cli"
+    && python -c "import worker, starter.cli, edge.web.app"
 
 USER jshr
-EXPOSE 8081 9464
+EXPOSE 8000 8081 9464
 CMD ["python", "worker.py"]

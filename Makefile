@@ -14,8 +14,10 @@ $(STAMP): requirements.lock pyproject.toml
 var:
 	mkdir -p var
 
-## run: the whole embedded system (Temporal dev server + Web UI on :8233, database, worker)
+## run: the whole embedded system (Temporal dev server + Web UI on :8233, database, worker,
+## the edge on :8000); its secrets are made on first start into var/dev-secrets.env
 run: $(STAMP) var
+	$(PY) -m starter dev-secrets
 	$(VENV)/bin/alembic upgrade head
 	$(PY) -m starter seed
 	$(PY) -m starter up

@@ -25,9 +25,6 @@ from domain.reminders import DEFAULT_POLICY, ReminderStep
 
 ROOT = Path(__file__).resolve().parent
 DEV_SECRETS_FILE = ROOT / "var" / "dev-secrets.env"
-DEV_SECRET = "dev-only-secret-change-me"
-# base64 of 32 bytes: "dev-only-data-key-do-not-use-it!"
-DEV_DATA_KEY = "ZGV2LW9ubHktZGF0YS1rZXktZG8tbm90LXVzZS1pdCE="
 
 
 # Payload encryption keys (`JSHR_CODEC_KEYS`) are parsed here, with the other settings, so that a
@@ -66,13 +63,15 @@ def parse_codec_keys(spec: str) -> dict[str, bytes]:
     return keys
 
 
+# Every component needs these; there is no default: `make run` makes them into
+# var/dev-secrets.env, a deployment sets them in .env, the tests make their own.
+_REQUIRED_SECRETS = ("applicant_key_secret", "phone_code_secret", "data_key")
 _SECRETS = (
-    "applicant_key_secret",
-    "phone_code_secret",
-    "data_key",
+    *_REQUIRED_SECRETS,
     "codec_keys",
     "codec_server_token",
     "assertion_signing_key",
+    "session_key",
 )
 
 
@@ -106,10 +105,10 @@ class Settings(BaseSettings):
     document_dir: Path = ROOT / "var" / "documents"
 
     # Keys the HMACs of ID numbers (workflow IDs, look-ups) and of SMS codes.
-    applicant_key_secret: str = DEV_SECRET
-    phone_code_secret: str = DEV_SECRET
+    applicant_key_secret: str = ""
+    phone_code_secret: str = ""
     # AES-256-GCM key (base64 of 32 bytes) for personal data at rest, e.g. accounts' ID numbers.
-    data_key: str = DEV_DATA_KEY
+    data_key: str = ""
 
     # Working age an applicant's ID number must show (birth date against today).
     applicant_min_age: int = 16
@@ -241,13 +240,14 @@ class Settings(BaseSettings):
         return f"http://{self.codec_server_host}:{self.codec_server_port}/{token}"
 
     @model_validator(mode="after")
-    def _no_default_secrets_in_production(self) -> Settings:
+    def _no_default_secrets(self) -> Settings:
+        for name in _REQUIRED_SECRETS:
+            if not getattr(self, name):
+                raise ValueError(
+                    f"JSHR_{name.upper()} is not set: `make run` writes var/dev-secrets.env, a"
+                    " deployment sets it in .env (docs/deployment.md)"
+                )
         if self.environment == "production":
-            for name in ("applicant_key_secret", "phone_code_secret"):
-                if getattr(self, name) == DEV_SECRET:
-                    raise ValueError(f"{name.upper()} must be set in production")
-            if self.data_key == DEV_DATA_KEY:
-                raise ValueError("DATA_KEY must be set in production")
             if not (self.codec_keys and self.codec_server_token):
                 raise ValueError("CODEC_KEYS and CODEC_SERVER_TOKEN must be set in production")
             for name in _SECRETS:

@@ -41,14 +41,17 @@ _DIGITS = "零一二三四五六七八九"
 
 
 def use_run_keys() -> None:
-    """Payload encryption and assertion signing with keys of this run, set before any
-    `Settings()` is built."""
+    """Payload encryption, assertion signing and the other secrets with keys of this run, set
+    before any `Settings()` is built."""
     signing, public = new_signing_key("bench1")
     os.environ.update(
         JSHR_CODEC_KEYS="bench1:" + base64.b64encode(os.urandom(32)).decode(),
         JSHR_CODEC_ACTIVE_KEY="bench1",
         JSHR_ASSERTION_SIGNING_KEY=signing,
         JSHR_ASSERTION_PUBLIC_KEYS=public,
+        JSHR_APPLICANT_KEY_SECRET=uuid.uuid4().hex,
+        JSHR_PHONE_CODE_SECRET=uuid.uuid4().hex,
+        JSHR_DATA_KEY=base64.b64encode(os.urandom(32)).decode(),
     )
 
 

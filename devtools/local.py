@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import logging
 import os
@@ -16,12 +17,16 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
 from temporalio.client import Client
 
 from config import DEV_SECRETS_FILE, ROOT, Settings
+from domain import rules
 from domain.assertions import new_signing_key
 from plumbing import limits, search
 from plumbing.codec import new_key
 from plumbing.codec_server import start_codec_server
 
 log = logging.getLogger("devtools.local")
+
+# The demo admins' logins, made by `starter seed` (never committed, never a constant).
+DEV_ADMINS_FILE = ROOT / "var" / "dev-admins.env"
 
 
 def temporal_binary() -> str:
@@ -85,25 +90,72 @@ async def wait_for_server(settings: Settings, timeout: float = 60) -> None:
                 await asyncio.sleep(0.5)
 
 
-def ensure_dev_secrets() -> None:
-    """The embedded system encrypts payloads and signs assertions too: make its own keys once,
-    kept under var/. A file made before assertions existed gets its signing key added."""
-    if not DEV_SECRETS_FILE.exists():
-        DEV_SECRETS_FILE.parent.mkdir(parents=True, exist_ok=True)
-        DEV_SECRETS_FILE.touch(mode=0o600)
-        DEV_SECRETS_FILE.write_text(
-            f"JSHR_CODEC_KEYS=dev1:{new_key()}\n"
-            "JSHR_CODEC_ACTIVE_KEY=dev1\n"
-            f"JSHR_CODEC_SERVER_TOKEN={secrets.token_urlsafe(24)}\n"
-        )
-        log.info("made payload-encryption keys in %s", DEV_SECRETS_FILE)
-    if "JSHR_ASSERTION_SIGNING_KEY=" not in DEV_SECRETS_FILE.read_text():
-        private, public = new_signing_key("dev1")
-        with DEV_SECRETS_FILE.open("a") as file:
-            file.write(
-                f"JSHR_ASSERTION_SIGNING_KEY={private}\nJSHR_ASSERTION_PUBLIC_KEYS={public}\n"
-            )
-        log.info("made the assertion signing key in %s", DEV_SECRETS_FILE)
+def _new_secrets() -> dict[str, str]:
+    """One fresh value of every secret the embedded system needs (the edge's included)."""
+    private, public = new_signing_key("dev1")
+    return {
+        "JSHR_APPLICANT_KEY_SECRET": secrets.token_urlsafe(32),
+        "JSHR_PHONE_CODE_SECRET": secrets.token_urlsafe(32),
+        "JSHR_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
+        "JSHR_CODEC_KEYS": f"dev1:{new_key()}",
+        "JSHR_CODEC_ACTIVE_KEY": "dev1",
+        "JSHR_CODEC_SERVER_TOKEN": secrets.token_urlsafe(24),
+        "JSHR_ASSERTION_SIGNING_KEY": private,
+        "JSHR_ASSERTION_PUBLIC_KEYS": public,
+        "JSHR_SESSION_KEY": secrets.token_urlsafe(32),
+    }
+
+
+def _read_env(path: Path) -> dict[str, str]:
+    pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
+    return {name.strip(): value for name, _, value in pairs if not name.lstrip().startswith("#")}
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file only its owner can read, created so (never briefly world-readable)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    path.chmod(0o600)
+
+
+def ensure_dev_secrets(path: Path = DEV_SECRETS_FILE) -> None:
+    """The embedded system's own secrets, made once into var/dev-secrets.env (0600): a file
+    from an earlier version gets the ones it lacks; an existing value is never changed (the
+    applicant key secret and the data key are for good)."""
+    existing = _read_env(path) if path.exists() else {}
+    fresh = _new_secrets()
+    if "JSHR_ASSERTION_SIGNING_KEY" in existing:  # the key pair goes together
+        fresh.pop("JSHR_ASSERTION_PUBLIC_KEYS")
+    missing = {name: value for name, value in fresh.items() if name not in existing}
+    if not missing:
+        path.chmod(0o600)
+        return
+    lines = [f"{name}={value}" for name, value in {**existing, **missing}.items()]
+    _write_private(path, "\n".join(lines) + "\n")
+    log.info("made %s in %s", ", ".join(sorted(missing)), path)
+
+
+def demo_password(username: str) -> str:
+    """A random password the policy accepts (letters, digits, punctuation, not the name)."""
+    while True:
+        candidate = f"{secrets.token_urlsafe(9)}#{secrets.randbelow(90) + 10}Aa"
+        try:
+            rules.check_password(candidate, username=username, birth_date=None)
+        except rules.RuleViolation:
+            continue
+        return candidate
+
+
+def demo_admin_passwords(usernames: list[str], path: Path = DEV_ADMINS_FILE) -> dict[str, str]:
+    """The demo admins' passwords: made once, kept in a 0600 file under var/ so that a second
+    `make run` can print them again. No password is a constant of the code."""
+    known = _read_env(path) if path.exists() else {}
+    passwords = {name: known.get(name) or demo_password(name) for name in usernames}
+    if passwords != {name: known.get(name) for name in usernames}:
+        _write_private(path, "".join(f"{name}={value}\n" for name, value in passwords.items()))
+    return passwords
 
 
 async def _stop(process: asyncio.subprocess.Process, grace: float = 20) -> None:
@@ -117,8 +169,17 @@ async def _stop(process: asyncio.subprocess.Process, grace: float = 20) -> None:
         os.killpg(process.pid, signal.SIGKILL)
 
 
+def _logins() -> str:
+    if not DEV_ADMINS_FILE.exists():
+        return "  (no demo admins: run `python -m starter seed`)"
+    return "\n".join(
+        f"  {name:<16} {password}" for name, password in _read_env(DEV_ADMINS_FILE).items()
+    )
+
+
 async def run_system(settings: Settings) -> None:
-    """The dev server, then the worker as its own process (as in production); Ctrl-C stops both."""
+    """The dev server, then the worker and the edge as their own processes (as in production);
+    Ctrl-C stops them all."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     children = {
         "the Temporal dev server": await asyncio.create_subprocess_exec(
@@ -136,10 +197,20 @@ async def run_system(settings: Settings) -> None:
         children["the worker"] = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "worker.py"), start_new_session=True
         )
+        children["the edge"] = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "edge", cwd=ROOT, start_new_session=True
+        )
         log.info(
             "ready: Web UI http://localhost:%d, worker on task queue %s; Ctrl-C stops",
             settings.temporal_ui_port,
             settings.task_queue,
+        )
+        # To the terminal, not the log: the demo admins' passwords (kept in var/, 0600).
+        print(
+            f"\nThe edge: http://localhost:{settings.edge_port}"
+            f"  (the CLI: python -m starter login)\nDemo admins ({DEV_ADMINS_FILE}):\n"
+            f"{_logins()}\n",
+            flush=True,
         )
         exits = {asyncio.create_task(child.wait()): name for name, child in children.items()}
         stop_wait = asyncio.create_task(stop.wait())
@@ -149,7 +220,7 @@ async def run_system(settings: Settings) -> None:
     finally:
         if codec_server is not None:
             await codec_server.cleanup()
-        # The worker first, so that it drains before the server goes away.
+        # The edge and the worker first, so that they drain before the server goes away.
         for child in reversed(children.values()):
             await _stop(child)
         log.info("stopped")

@@ -43,18 +43,42 @@ def up() -> None:
     asyncio.run(run_system(Settings()))
 
 
+@app.command("dev-secrets")
+def dev_secrets() -> None:
+    """Make the embedded system's secrets into var/dev-secrets.env (0600), those it lacks."""
+    from devtools.local import ensure_dev_secrets
+
+    ensure_dev_secrets()
+
+
 @app.command()
 def seed() -> None:
-    """Insert the demo units, admins, residents and invitation (idempotent)."""
-    from store.seed import seed_demo
+    """Insert the demo units, admins (passwords made once, kept in var/dev-admins.env, 0600),
+    residents and invitation (idempotent)."""
+    from devtools.local import DEV_ADMINS_FILE, demo_admin_passwords
+    from store.seed import ADMINS, seed_demo
+
+    usernames = [admin[0] for admin in ADMINS]
+    try:
+        passwords = demo_admin_passwords(usernames)
+        kept = True
+    except OSError:  # a read-only file system (a container): show them, once
+        from devtools.local import demo_password
+
+        passwords = {name: demo_password(name) for name in usernames}
+        kept = False
 
     async def main(settings: Settings) -> None:
         engine = make_engine(settings.database_url)
-        await seed_demo(make_sessions(engine), settings)
+        await seed_demo(make_sessions(engine), settings, admin_passwords=passwords)
         await engine.dispose()
 
     run(main)
     console.print("demo data seeded")
+    if not kept:
+        console.print(f"demo admins (not saved: {DEV_ADMINS_FILE} is not writable):")
+        for name, password in passwords.items():
+            print(f"  {name:<16} {password}")
 
 
 def _form(**fields: object) -> ApplicationForm:

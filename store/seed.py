@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
@@ -98,9 +101,25 @@ APPLICANTS = (
 DEMO_INVITATION = "INVITE-DEMO-CENTRE-0001"
 
 
-async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settings) -> None:
-    """Insert (or refresh) the demo units, admins, residents and invitation. Idempotent."""
+def _verifies(hasher: PasswordHasher, password_hash: str, password: str) -> bool:
+    try:
+        return hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def seed_demo(
+    sessions: async_sessionmaker[AsyncSession],
+    settings: Settings,
+    *,
+    admin_passwords: Mapping[str, str] | None = None,
+) -> None:
+    """Insert (or refresh) the demo units, admins, residents and invitation. Idempotent.
+
+    `admin_passwords` (`make run` makes them) become the admins' passwords; without them an
+    admin gets one nobody knows."""
     hasher = passwords.hasher()
+    admin_passwords = admin_passwords or {}
     secret = settings.applicant_key_secret
     async with sessions.begin() as session:
         for code, name in UNITS:
@@ -109,26 +128,30 @@ async def seed_demo(sessions: async_sessionmaker[AsyncSession], settings: Settin
             )
         await session.flush()
         for username, person, role, unit_code in ADMINS:
-            if await session.get(Account, username) is None:
-                session.add(
-                    Account(
-                        username=username,
-                        # Admins log in elsewhere; the demo gives them a password nobody knows.
-                        password_hash=hasher.hash(secrets.token_urlsafe(16)),
-                        applicant_key=applicant_key(secret, person.id_number),
-                        id_number_encrypted=DataCipher(settings.data_key).encrypt(
-                            person.id_number, context=applicant_key(secret, person.id_number)
-                        ),
-                        name=person.name,
-                        phone=person.phone,
-                        email=person.email,
-                        unit_code=unit_code,
-                        role=role.value,
-                        permissions=list(ROLE_PERMISSIONS[role]),
-                        active=True,
-                        created_at=datetime.now(UTC),
-                    )
+            password = admin_passwords.get(username)
+            existing = await session.get(Account, username)
+            if existing is not None:
+                if password is not None and not _verifies(hasher, existing.password_hash, password):
+                    existing.password_hash = hasher.hash(password)
+                continue
+            session.add(
+                Account(
+                    username=username,
+                    password_hash=hasher.hash(password or secrets.token_urlsafe(16)),
+                    applicant_key=applicant_key(secret, person.id_number),
+                    id_number_encrypted=DataCipher(settings.data_key).encrypt(
+                        person.id_number, context=applicant_key(secret, person.id_number)
+                    ),
+                    name=person.name,
+                    phone=person.phone,
+                    email=person.email,
+                    unit_code=unit_code,
+                    role=role.value,
+                    permissions=list(ROLE_PERMISSIONS[role]),
+                    active=True,
+                    created_at=datetime.now(UTC),
                 )
+            )
         await session.flush()
         for person in (*APPLICANTS, *(admin[1] for admin in ADMINS)):
             await session.merge(

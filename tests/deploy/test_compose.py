@@ -35,7 +35,7 @@ DOCKERFILE = ROOT / "Dockerfile"
 IN_CI = os.environ.get("CI") == "true"
 
 # Built from the Dockerfile; they run config.Settings.
-APP_SERVICES = ("migrate", "worker", "codec-server")
+APP_SERVICES = ("migrate", "worker", "edge", "codec-server")
 # Settings fields the deployment sets that come with the codec server and the worker's metrics.
 WIRED_SETTINGS = (
     "data_key",
@@ -46,6 +46,12 @@ WIRED_SETTINGS = (
     "codec_server_host",
     "codec_server_port",
     "metrics_port",
+    "assertion_signing_key",
+    "session_key",
+    "edge_host",
+    "edge_port",
+    "edge_behind_tls",
+    "edge_forwarded_allow_ips",
 )
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|KEY")
 PLACEHOLDER = "change-me"
@@ -253,6 +259,32 @@ def test_the_worker_starts_after_everything_it_needs() -> None:
     assert services()["codec-server"]["command"] == ["python", "-m", "starter", "codec-server"]
 
 
+def test_the_edge_runs_replicated_behind_tls_and_alone_holds_the_signing_key() -> None:
+    edge = services()["edge"]
+    assert edge["command"] == ["python", "-m", "edge"]
+    assert edge["deploy"]["replicas"] >= 2
+    assert "ports" not in edge  # replicas would clash; only the TLS proxy reaches them
+    assert depends_on("edge")["migrate"]["condition"] == "service_completed_successfully"
+    assert depends_on("edge")["temporal"]["condition"] == "service_healthy"
+    env = environment("edge")
+    assert env["JSHR_ENVIRONMENT"] == "production" and env["JSHR_EDGE_BEHIND_TLS"] == "true"
+    port = int(env["JSHR_EDGE_PORT"])
+    assert env["JSHR_EDGE_HOST"] == "0.0.0.0" and str(port) in edge["expose"]
+    assert f"'127.0.0.1', {port}" in healthcheck_command("edge")
+    assert "'/healthz'" in healthcheck_command("edge")
+    assert environment("edge")["JSHR_DATABASE_URL"] == environment("worker")["JSHR_DATABASE_URL"]
+    assert f"documents:{env['JSHR_DOCUMENT_DIR']}" in edge["volumes"]
+    holders = [name for name in services() if "JSHR_ASSERTION_SIGNING_KEY" in environment(name)]
+    assert holders == ["edge"]
+    assert [n for n in services() if "JSHR_SESSION_KEY" in environment(n)] == ["edge"]
+    # TLS in front: the proxy forwards to the edges' port and waits for them to be healthy.
+    proxy = services()["tls-proxy"]
+    command = " ".join(proxy["command"])
+    assert f"--to http://edge:{port}" in command and "--from https://" in command
+    assert depends_on("tls-proxy")["edge"]["condition"] == "service_healthy"
+    assert published("tls-proxy") == {8443: 8443}
+
+
 def test_every_dependency_has_a_condition_its_target_can_meet() -> None:
     for name in services():
         for target, spec in depends_on(name).items():
@@ -431,11 +463,11 @@ def test_settings_refuse_each_placeholder_of_the_example(clean_environ: pytest.M
 
 def test_the_wiring_values_parse_as_settings(clean_environ: pytest.MonkeyPatch) -> None:
     parsed = {}
+    filled = filled_example()
     for name in APP_SERVICES:
-        for var, value in environment(name).items():
-            if not SECRET_NAME.search(var):
-                clean_environ.setenv(var, value)
-        # The secrets are left out, so the development defaults must be allowed.
+        for var, value in environment(name, filled).items():
+            clean_environ.setenv(var, value)
+        # The wiring, not the production checks (the tests above have those).
         clean_environ.setenv("JSHR_ENVIRONMENT", "development")
         parsed[name] = Settings(_env_file=None)
         for var in environment(name):

@@ -1,0 +1,74 @@
+"""`make run`'s secrets and demo logins: made once, kept 0600, never changed once made."""
+
+from __future__ import annotations
+
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from config import Settings
+from devtools.local import _read_env, demo_admin_passwords, ensure_dev_secrets
+from domain import rules
+from domain.assertions import AssertionVerifier, parse_signing_key, parse_trusted_keys
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_every_secret_is_made_once_into_a_private_file(tmp_path: Path) -> None:
+    path = tmp_path / "var" / "dev-secrets.env"
+    ensure_dev_secrets(path)
+    first = _read_env(path)
+    assert mode(path) == 0o600
+    assert set(first) >= {
+        "JSHR_APPLICANT_KEY_SECRET", "JSHR_PHONE_CODE_SECRET", "JSHR_DATA_KEY",
+        "JSHR_CODEC_KEYS", "JSHR_CODEC_ACTIVE_KEY", "JSHR_CODEC_SERVER_TOKEN",
+        "JSHR_ASSERTION_SIGNING_KEY", "JSHR_ASSERTION_PUBLIC_KEYS", "JSHR_SESSION_KEY",
+    }  # fmt: skip
+    ensure_dev_secrets(path)
+    assert _read_env(path) == first
+    # The key pair belongs together: what the edge signs, the workers' key verifies.
+    signer = parse_signing_key(first["JSHR_ASSERTION_SIGNING_KEY"])
+    verifier = AssertionVerifier(parse_trusted_keys(first["JSHR_ASSERTION_PUBLIC_KEYS"]))
+    now = datetime.now(UTC)
+    assertion = signer.sign(
+        actor="admin_hospital", actor_kind="staff", workflow_id="w", message="decide",
+        payload=None, now=now, ttl=timedelta(minutes=1),
+    )  # fmt: skip
+    assert (
+        verifier.refusal(assertion, workflow_id="w", message="decide", payload=None, now=now)
+        is None
+    )
+    # And they make valid settings.
+    Settings(_env_file=str(path))  # type: ignore[call-arg]
+
+
+def test_an_older_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path: Path) -> None:
+    path = tmp_path / "dev-secrets.env"
+    path.write_text("JSHR_CODEC_KEYS=dev1:abc\nJSHR_CODEC_ACTIVE_KEY=dev1\n")
+    path.chmod(0o644)
+    ensure_dev_secrets(path)
+    made = _read_env(path)
+    assert made["JSHR_CODEC_KEYS"] == "dev1:abc" and "JSHR_SESSION_KEY" in made
+    assert mode(path) == 0o600
+
+
+def test_settings_refuse_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("JSHR_PHONE_CODE_SECRET")
+    with pytest.raises(ValueError, match="JSHR_PHONE_CODE_SECRET is not set"):
+        Settings(_env_file=None)  # type: ignore[call-arg]
+
+
+def test_the_demo_admins_passwords_are_random_policy_proof_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "dev-admins.env"
+    names = ["admin_hospital", "sysadmin"]
+    first = demo_admin_passwords(names, path)
+    assert mode(path) == 0o600
+    assert demo_admin_passwords(names, path) == first
+    for name, password in first.items():
+        rules.check_password(password, username=name, birth_date=None)
+    other = demo_admin_passwords(names, tmp_path / "elsewhere.env")
+    assert other != first
