@@ -373,11 +373,98 @@ CHANGE_REFUSED = "您申请的{change}未受理:{reasons}"
 CHANGE_ROLE = "角色“{role}”"
 CHANGE_PERMISSION = "权限“{permission}”{scope}"
 SCOPED = "({scope})"
+# --- the edge (edge/): its own refusals; `edge.messages` gives each its HTTP status -----------
+
+EDGE: dict[str, Text] = {
+    "auth.invalid_credentials": Text("用户名或密码错误", "unknown username or wrong password"),
+    "auth.throttled": Text(
+        "登录失败次数过多,请稍后再试", "too many failed logins: locked for a while"
+    ),
+    "auth.second_factor_required": Text(
+        "请输入短信验证码完成登录", "the SMS code of this login is still due"
+    ),
+    "session.missing": Text("请先登录", "no session"),
+    "session.unknown": Text("登录已失效,请重新登录", "unknown session"),
+    "session.expired": Text("登录已超时,请重新登录", "session expired"),
+    "session.ended": Text("登录已结束,请重新登录", "session was ended"),
+    "account.inactive": Text("账号已停用", "the account is deactivated"),
+    "csrf.missing": Text("页面已过期,请刷新后重试", "no CSRF token"),
+    "csrf.invalid": Text("页面已过期,请刷新后重试", "CSRF token does not match"),
+    "csrf.origin": Text("请求来源不被允许", "cross-site request refused"),
+    "code.wrong": Text("验证码错误", "wrong code"),
+    "code.expired": Text("验证码已过期,请重新获取", "code expired or unknown"),
+    "code.locked": Text(
+        "验证码错误次数过多,已失效,请重新获取", "too many wrong codes: the code is void"
+    ),
+    "code.format": Text("请输入6位数字验证码", "the code is six digits"),
+    "applicant.throttled": Text("操作过于频繁,请稍后再试", "too many requests for applicant codes"),
+    "token.missing": Text("缺少访问令牌", "no bearer token"),
+    "token.invalid": Text("访问令牌无效或已撤销", "unknown or revoked token"),
+    "token.scope": Text("访问令牌无此权限", "the token lacks the scope"),
+    "registration.not_yours": Text(
+        "您无权访问该申请", "this session is not bound to that registration"
+    ),
+    "registration.not_found": Text("申请不存在", "no such registration"),
+    "registration.exists": Text(
+        "该身份证号已有进行中的注册申请,请通过“查看我的申请”以短信验证码继续办理",
+        "a registration for this ID number is already running",
+    ),
+    "registration.wrong_stage": Text(
+        "当前申请所处环节不能进行该操作", "the registration is not in the stage for that"
+    ),
+    "signature.outdated": Text(
+        "申请内容已变更,请重新确认后签名", "the signature is over an outdated digest"
+    ),
+    "signature.missing": Text(
+        "请手写签名或输入确认语句", "a signature image or the typed confirmation is needed"
+    ),
+    "resubmit.already_submitted": Text(
+        "本轮已提交过更正,请等待审核", "a correction was already submitted for this round"
+    ),
+    "resubmit.id_number_changed": Text(
+        "身份证号不能更正,请撤回后重新注册", "the ID number cannot change in a correction"
+    ),
+    "update.refused": Text("该操作未被受理,请刷新后重试", "the workflow refused it"),
+    "assertion.refused": Text(
+        "身份凭证无效或已过期,请重新登录后再试", "the workers refused the edge's assertion"
+    ),
+    "decision.not_counted": Text("审核意见未被采纳", "the decision did not count"),
+    "photo.upload_too_large": Text(
+        "照片文件过大,请压缩后重新上传", "the uploaded photo is far over the size limit"
+    ),
+    "reviewer.not_authorized": Text(
+        "您不能审核该申请", "this account may not review that registration"
+    ),
+    "reviewer.is_applicant": Text("不能审核本人的申请", "one may not review oneself"),
+    "reviewer.inactive": Text("账号已停用", "the reviewer is not active"),
+    "password.wrong": Text("当前密码不正确", "the current password is wrong"),
+    "request.invalid": Text("请求格式不正确", "malformed request"),
+    "request.too_large": Text("上传内容过大", "request body too large"),
+    "request.not_found": Text("页面不存在", "no such resource"),
+    "request.method": Text("不支持该操作", "method not allowed"),
+    "workflow.unavailable": Text("系统繁忙,请稍后再试", "Temporal is unavailable"),
+}
+EDGE_LOGGED_IN = "登录成功"
+EDGE_LOGGED_OUT = "已退出登录"
+EDGE_APPLICANT_LEFT = "已退出"
+EDGE_WITHDRAWAL_SENT = "撤回申请已提交"
+EDGE_CODE_WRONG = "验证码错误,还可尝试{attempts}次"
+# The same answer whether or not such a registration exists.
+EDGE_REENTRY_SENT = "如信息与进行中的申请一致,验证码已发送至该手机,请在5分钟内输入"
+STAFF_LOGIN_SMS = (
+    "验证码",
+    SMS_PREFIX + "您的登录验证码为{code},{minutes}分钟内有效。如非本人操作,请修改密码。",
+)
+APPLICANT_SESSION_SMS = (
+    "验证码",
+    SMS_PREFIX + "您查看注册申请的验证码为{code},{minutes}分钟内有效。",
+)
+
+
 # --- the command line (`starter`) -----------------------------------------------------------
 
 CLI_NOTICE_NOT_ACCEPTED = "请先阅读系统公告与隐私政策,并以 --accept-notice 表示同意"
 CLI_PHOTO_UNREADABLE = "无法读取照片文件 {path} ({reason})"
-CLI_MAY_NOT_VIEW = "您不能查看该申请"
 
 # Names joined in a text (contacts, reviewers): 张三、李四.
 LIST_SEPARATOR = "、"

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
+from domain import texts
 from edge.messages import EdgeRefused
 from edge.sessions import SessionStore, token_hash
 from notify.outbox import Notifier
@@ -26,12 +27,7 @@ from store.models import OneTimeCode
 
 Purpose = Literal["staff_login", "applicant_session"]
 
-_TEXT = {
-    "staff_login": (
-        "【江苏卫生人力】您的登录验证码为{code},{minutes}分钟内有效。如非本人操作,请修改密码。"
-    ),
-    "applicant_session": "【江苏卫生人力】您查看注册申请的验证码为{code},{minutes}分钟内有效。",
-}
+_SMS = {"staff_login": texts.STAFF_LOGIN_SMS, "applicant_session": texts.APPLICANT_SESSION_SMS}
 _CODE = re.compile(r"^\d{6}$")
 
 
@@ -91,8 +87,8 @@ class OneTimeCodes:
                     key=key,
                     channel="sms",
                     recipient=phone,
-                    subject="验证码",
-                    body=_TEXT[purpose].format(code=code, minutes=max(1, ttl // 60)),
+                    subject=_SMS[purpose][0],
+                    body=_SMS[purpose][1].format(code=code, minutes=max(1, ttl // 60)),
                 )
         if subject is not None and phone is not None:
             await self._notifier.deliver([key])
@@ -146,5 +142,7 @@ class OneTimeCodes:
         if locked:
             raise EdgeRefused("code.locked", fields=["code"])
         raise EdgeRefused(
-            "code.wrong", fields=["code"], message_zh=f"验证码错误,还可尝试{remaining}次"
+            "code.wrong",
+            fields=["code"],
+            message_zh=texts.EDGE_CODE_WRONG.format(attempts=remaining),
         )

@@ -54,7 +54,7 @@ _UPDATE_REFUSALS = (
 
 
 def _update_refusal(exc: WorkflowUpdateFailedError) -> EdgeRefused:
-    message = exc.cause.message if exc.cause is not None else str(exc)
+    message = str(getattr(exc.cause, "message", exc.cause or exc))
     for pattern, code in _UPDATE_REFUSALS:
         if match := pattern.search(message):
             found = code or match.group(1)
@@ -114,7 +114,9 @@ class Registrations:
             raise
         return description.status == WorkflowExecutionStatus.RUNNING
 
-    async def start(self, application: Application, *, actor: Actor, idempotent: bool) -> str:
+    async def start(
+        self, application: Application, *, actor: Actor | None, idempotent: bool
+    ) -> str:
         """Start the registration (the pre-checks first: a refusal starts and stores nothing).
 
         An applicant's browser gets its session only for a registration it started: one already

@@ -43,7 +43,8 @@ ANONYMOUS_COOKIE = "jshr_pre"
 
 
 def services(request: Request) -> EdgeServices:
-    return request.app.state.edge  # type: ignore[no-any-return]
+    edge: EdgeServices = request.app.state.edge
+    return edge
 
 
 Services = Annotated[EdgeServices, Depends(services)]
@@ -121,6 +122,7 @@ class StaffPrincipal:
 
 async def _staff_session(request: Request, edge: EdgeServices) -> tuple[OpenSession, bool]:
     bearer = bearer_token(request)
+    token: str | None
     if bearer and not bearer.startswith(SERVICE_PREFIX):
         token, via_cookie = bearer, False
     else:

@@ -15,7 +15,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from domain import rules
 from domain.contracts.base import ApplicationRefused, Refusal
-from edge.messages import TEXTS, EdgeRefused
+from edge.messages import EdgeRefused
 from edge.metrics import refused
 from edge.web.middleware import error_body
 
@@ -101,9 +101,7 @@ def install(app: FastAPI) -> None:
         code = {404: "request.not_found", 405: "request.method", 413: "request.too_large"}.get(
             exc.status_code, "request.invalid"
         )
-        entry = TEXTS[code]
-        refusal = Refusal(code=code, message_zh=entry.message_zh, message_en=entry.message_en)
-        return _json(exc.status_code, [refusal], dict(exc.headers or {}))
+        return _json(exc.status_code, [EdgeRefused(code)], dict(exc.headers or {}))
 
     @app.exception_handler(RPCError)
     async def temporal_error(_request: Request, exc: RPCError) -> JSONResponse:

@@ -43,7 +43,7 @@ def test_every_secret_is_made_once_into_a_private_file(tmp_path: Path) -> None:
         is None
     )
     # And they make valid settings.
-    Settings(_env_file=str(path))  # type: ignore[call-arg]
+    Settings(_env_file=str(path))
 
 
 def test_an_older_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ def test_an_older_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path: Path) 
 def test_settings_refuse_to_start_without_a_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("JSHR_PHONE_CODE_SECRET")
     with pytest.raises(ValueError, match="JSHR_PHONE_CODE_SECRET is not set"):
-        Settings(_env_file=None)  # type: ignore[call-arg]
+        Settings(_env_file=None)
 
 
 def test_the_demo_admins_passwords_are_random_policy_proof_and_kept(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ NO_UNIT_ADMIN = Holder("drifter", Role.UNIT_ADMIN, unit_code=None)
         (SYSTEM_ADMIN, "payroll:approve", None, None, False),
     ],
 )
-def test_may(account, permission, target_unit, target_owner, allowed) -> None:  # type: ignore[no-untyped-def]
+def test_may(account, permission, target_unit, target_owner, allowed) -> None:
     assert may(account, permission, target_unit=target_unit, target_owner=target_owner) is allowed
 
 
@@ -144,7 +144,7 @@ def test_scope_is_the_wider_of_role_and_single_grant() -> None:
         (None, "unit_staff:review", None),
     ],
 )
-def test_check_change(role, permission, code) -> None:  # type: ignore[no-untyped-def]
+def test_check_change(role, permission, code) -> None:
     refusals = check_change(role, permission)
     assert [r.code for r in refusals] == ([code] if code else [])
     assert all(r.message_zh and r.message_en for r in refusals)
@@ -166,7 +166,7 @@ def test_check_change(role, permission, code) -> None:  # type: ignore[no-untype
         (DATA_KEEPER, Change(permission="unit_staff:review"), None),
     ],
 )
-def test_request_refusals(holder, change, code) -> None:  # type: ignore[no-untyped-def]
+def test_request_refusals(holder, change, code) -> None:
     assert [r.code for r in request_refusals(holder, change)] == ([code] if code else [])
 
 
@@ -195,7 +195,7 @@ def test_request_refusals(holder, change, code) -> None:  # type: ignore[no-unty
         ),
     ],
 )
-def test_decision_refusal(approver, change, approvals, code) -> None:  # type: ignore[no-untyped-def]
+def test_decision_refusal(approver, change, approvals, code) -> None:
     refused = decision_refusal(
         approver, holder="staff", holder_unit=A, change=change, approvals=approvals
     )
@@ -229,7 +229,7 @@ def test_four_eyes_needs_two_approvals_for_the_system_admin_role_only() -> None:
         (SYSTEM_ADMIN, None, Change(role=Role.UNIT_ADMIN), 1, "account.unknown"),
     ],
 )
-def test_revoke_refusal(by, holder, change, system_admins, code) -> None:  # type: ignore[no-untyped-def]
+def test_revoke_refusal(by, holder, change, system_admins, code) -> None:
     refused = revoke_refusal(by, holder, change, system_admins=system_admins)
     assert (refused.code if refused else None) == code
 
@@ -270,7 +270,7 @@ BASE = ROLE_PERMISSIONS[Role.USER]
         ),
     ],
 )
-def test_after_a_change(holder, change, action, role, permissions) -> None:  # type: ignore[no-untyped-def]
+def test_after_a_change(holder, change, action, role, permissions) -> None:
     assert after(holder, change, action) == (role, list(permissions))
 
 
@@ -289,7 +289,11 @@ def test_data_cipher_round_trip_is_bound_to_its_context() -> None:
 
 
 def test_settings_refuse_a_missing_data_key() -> None:
-    secrets = {"applicant_key_secret": "a" * 32, "phone_code_secret": "b" * 32}
     for environment in ("production", "development"):
         with pytest.raises(ValueError, match="DATA_KEY"):
-            Settings(environment=environment, data_key="", **secrets)
+            Settings(
+                environment=environment,
+                applicant_key_secret="a" * 32,
+                phone_code_secret="b" * 32,
+                data_key="",
+            )

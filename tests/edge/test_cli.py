@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
@@ -40,7 +40,7 @@ async def served(live: Edge, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
     await task
 
 
-async def invoke(env: dict[str, str], *args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+async def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, cli, list(args), input=stdin, env=env)
 
 

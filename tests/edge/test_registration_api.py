@@ -46,7 +46,7 @@ def photos() -> dict[str, tuple[str, bytes, str]]:
 async def start(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
     csrf = (await client.get("/api/v1/csrf")).json()["csrf_token"]
     return await client.post(
-        API, data={**form_fields(**overrides), "csrf_token": csrf}, files=photos()
+        API, data={**form_fields(APPLICANTS[0], **overrides), "csrf_token": csrf}, files=photos()
     )
 
 

@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import select
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from edge.tokens import ServiceTokens, TokenError
 from starter.cli import app as cli
@@ -73,7 +73,7 @@ async def test_a_token_starts_and_reads_but_decides_nothing(live: Edge) -> None:
 async def test_the_token_commands_make_list_and_revoke(edge: Edge) -> None:
     env = {"JSHR_DATABASE_URL": edge.db.settings.database_url, "COLUMNS": "200"}
 
-    def invoke(*args: str):  # type: ignore[no-untyped-def]
+    def invoke(*args: str) -> Result:
         return CliRunner().invoke(cli, ["token", *args], env=env)
 
     made = await asyncio.to_thread(invoke, "create", "hr-portal", "--scope", "registrations:start")

@@ -14,7 +14,7 @@ from tests.edge.conftest import STAFF_PASSWORD, Edge, make_edge, set_password
 SESSION = "/api/v1/staff/session"
 
 
-def codes(body: dict) -> list[str]:  # type: ignore[type-arg]
+def codes(body: dict[str, list[dict[str, str]]]) -> list[str]:
     return [error["code"] for error in body["errors"]]
 
 

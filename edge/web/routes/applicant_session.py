@@ -7,7 +7,7 @@ import hmac
 
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 
-from domain import rules
+from domain import rules, texts
 from domain.keys import applicant_key, registration_workflow_id
 from edge.messages import EdgeRefused
 from edge.metrics import refused
@@ -54,10 +54,7 @@ async def end_applicant_session(
 ) -> Done:
     await edge.sessions.end(applicant.session.token_hash, "logout")
     clear_session_cookie(request, response, APPLICANT_COOKIE)
-    return Done(message_zh="已退出")
-
-
-REENTRY_TEXT = "如信息与进行中的申请一致,验证码已发送至该手机,请在5分钟内输入"
+    return Done(message_zh=texts.EDGE_APPLICANT_LEFT)
 
 
 async def _send_if_registered(
@@ -99,7 +96,7 @@ async def ask_for_a_code(
     await throttle.failed(keys)  # every request counts: this is what sends SMS
     challenge = edge.codes.new_challenge()
     background.add_task(_send_if_registered, edge, workflow_id, phone, challenge)
-    return ReentryAnswer(challenge=challenge, message_zh=REENTRY_TEXT)
+    return ReentryAnswer(challenge=challenge, message_zh=texts.EDGE_REENTRY_SENT)
 
 
 @router.post("/session/code", responses=responses(422))

@@ -10,6 +10,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, File, Form, Request, Response, UploadFile, status
 from pydantic import ValidationError
 
+from domain import texts
 from domain.contracts.base import ApplicationRefused
 from domain.contracts.registration import (
     NudgeResult,
@@ -78,7 +79,7 @@ async def _photo(upload: UploadFile, field: str, limit: int) -> bytes:
 
 def _form(fields: dict[str, object]) -> ApplicationForm:
     try:
-        return ApplicationForm(**fields)  # type: ignore[arg-type]
+        return ApplicationForm.model_validate(fields)
     except ValidationError as exc:
         raise ApplicationRefused([refusal_of(dict(e)) for e in exc.errors()]) from None
 
@@ -239,4 +240,4 @@ async def withdraw(
 ) -> Done:
     """Withdraw the application (the `withdraw` signal)."""
     await (await edge.registrations()).withdraw(workflow_id, body.reason, actor=applicant.actor)
-    return Done(message_zh="撤回申请已提交")
+    return Done(message_zh=texts.EDGE_WITHDRAWAL_SENT)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from domain import texts
 from domain.roles import ROLE_TEXT_ZH, Role
 from edge.web.deps import (
     STAFF_COOKIE,
@@ -55,7 +56,7 @@ async def log_in(
 async def answer_second_factor(body: CodeAnswer, session: PendingStaff, edge: Services) -> Done:
     """The SMS code of a login that still owes it."""
     await edge.auth.second_factor(session, body.challenge, body.code)
-    return Done(message_zh="登录成功")
+    return Done(message_zh=texts.EDGE_LOGGED_IN)
 
 
 @router.get("/session", responses=responses(401))
@@ -77,7 +78,7 @@ async def log_out(
 ) -> Done:
     await edge.sessions.end(staff.session.token_hash, "logout")
     clear_session_cookie(request, response, STAFF_COOKIE)
-    return Done(message_zh="已退出登录")
+    return Done(message_zh=texts.EDGE_LOGGED_OUT)
 
 
 @router.post("/password", responses=responses(401, 403, 422))
