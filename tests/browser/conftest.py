@@ -18,6 +18,9 @@ from playwright.async_api import (
     async_playwright,
 )
 
+from testkit.edge import Edge, demo_admins_with_password, make_edge, serve
+from testkit.harness import Harness
+
 CHROMIUM = Path("/usr/bin/chromium")
 # This machine has no network beyond the package registries: Chromium's background services
 # would only fail their look-ups, many at a time.
@@ -76,3 +79,14 @@ async def desktop(browser: Browser) -> AsyncIterator[BrowserContext]:
     context = await _context(browser, phone=False)
     yield context
     await context.close()
+
+
+@pytest.fixture
+async def live_edge(dev: Harness) -> AsyncIterator[Edge]:
+    """The edge served on a free local port (`live_edge.url`), over a worker on the dev server
+    and this test's own database (`live_edge.db`); the demo admins log in with
+    `testkit.edge.STAFF_PASSWORD`."""
+    await demo_admins_with_password(dev.app)
+    edge = make_edge(dev.app, temporal=dev.env.client, harness=dev)
+    async with edge.app.router.lifespan_context(edge.app), serve(edge):
+        yield edge

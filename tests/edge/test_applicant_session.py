@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.edge.conftest import Edge
+from testkit.edge import Edge
 
 WORKFLOW = "registration-" + "ab" * 16
 

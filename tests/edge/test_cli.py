@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from typer.testing import CliRunner, Result
 
 from devtools.demo import read_sms_code
@@ -17,27 +16,21 @@ from domain.contracts.registration import PhoneCodeOutcome, Stage
 from starter.cli import app as cli
 from store.seed import APPLICANTS
 from testkit import PASSWORD, eventually, reach, request
-from tests.edge.conftest import STAFF_PASSWORD, Edge
+from testkit.edge import STAFF_PASSWORD, Edge, serve
 
 PORT = 7511
 
 
 @pytest.fixture
 async def served(live: Edge, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
-    """The edge on 127.0.0.1:7511; the CLI's environment pointing at it."""
-    server = uvicorn.Server(
-        uvicorn.Config(live.app, host="127.0.0.1", port=PORT, log_config=None, lifespan="off")
-    )
-    task = asyncio.create_task(server.serve())
-    await eventually(lambda: asyncio.sleep(0, server.started))
-    yield {
-        "JSHR_EDGE_URL": f"http://127.0.0.1:{PORT}",
-        "JSHR_CLI_SESSION_FILE": str(tmp_path / "cli-session.json"),
-        "JSHR_DATABASE_URL": live.db.settings.database_url,
-        "COLUMNS": "200",
-    }
-    server.should_exit = True
-    await task
+    """The edge served on 127.0.0.1:7511; the CLI's environment pointing at it."""
+    async with serve(live, PORT):
+        yield {
+            "JSHR_EDGE_URL": f"http://127.0.0.1:{PORT}",
+            "JSHR_CLI_SESSION_FILE": str(tmp_path / "cli-session.json"),
+            "JSHR_DATABASE_URL": live.db.settings.database_url,
+            "COLUMNS": "200",
+        }
 
 
 async def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> Result:
@@ -45,8 +38,8 @@ async def invoke(env: dict[str, str], *args: str, stdin: str | None = None) -> R
 
 
 async def waiting_for_review(live: Edge) -> str:
-    assert live.ts is not None
-    client = live.ts.client
+    assert live.harness is not None
+    client = live.harness.client
     workflow_id = await client.start(request())
     await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
@@ -83,8 +76,8 @@ async def test_review_commands_act_as_the_logged_in_admin(
     assert old.exit_code == 2 and "No such option" in old.output
     approved = await invoke(served, "review", "approve", workflow_id)
     assert approved.exit_code == 0 and "ok" in approved.output, approved.output
-    assert live.ts is not None
-    assert (await live.ts.client.result(workflow_id)).stage == Stage.COMPLETED
+    assert live.harness is not None
+    assert (await live.harness.client.result(workflow_id)).stage == Stage.COMPLETED
 
     out = await invoke(served, "logout")
     assert out.exit_code == 0 and not session_file.exists()
@@ -97,8 +90,8 @@ async def test_permission_commands_act_as_the_logged_in_account(
     workflow_id = await waiting_for_review(live)
     await invoke(served, "login", stdin=f"admin_hospital\n{STAFF_PASSWORD}\n")
     assert (await invoke(served, "review", "approve", workflow_id)).exit_code == 0
-    assert live.ts is not None
-    holder = (await live.ts.client.result(workflow_id)).account
+    assert live.harness is not None
+    holder = (await live.harness.client.result(workflow_id)).account
     assert holder is not None
 
     # The new account holder logs in with the password of the registration, and asks.
@@ -119,7 +112,7 @@ async def test_permission_commands_act_as_the_logged_in_account(
     await invoke(served, "login", stdin=f"admin_hospital\n{STAFF_PASSWORD}\n")
     approved = await invoke(served, "permission", "approve", request_id, "--comment", "同意")
     assert approved.exit_code == 0, approved.output
-    await live.ts.env.client.get_workflow_handle(request_id).result()
+    await live.harness.env.client.get_workflow_handle(request_id).result()
     revoked = await invoke(
         served, "permission", "revoke", "--username", holder.username,
         "--permission", "unit_data:manage", "--reason", "调岗",

@@ -14,7 +14,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 
 from edge.web.app import openapi_document
-from tests.edge.conftest import Edge
+from testkit.edge import Edge
 
 BUDGET_SECONDS = 40
 EXAMPLES = 15

@@ -15,7 +15,7 @@ from domain.contracts.registration import Stage
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
 from testkit import PASSWORD, count, eventually, reach
-from tests.edge.conftest import Edge
+from testkit.edge import Edge
 
 API = "/api/v1/registrations"
 
@@ -51,7 +51,7 @@ async def start(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
 
 
 async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) -> None:
-    assert live.ts is not None
+    assert live.harness is not None
     async with live.client() as applicant:
         started = await start(applicant)
         assert started.status_code == 201, started.text
@@ -59,13 +59,13 @@ async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) ->
         assert re.fullmatch(r"registration-[0-9a-f]{32}", workflow_id)
         assert "jshr_applicant=" in started.headers["set-cookie"]
         csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
-        await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
         code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
         answer = await applicant.post(
             f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf
         )
         assert answer.status_code == 200 and answer.json()["outcome"] == "accepted"
-        await reach(live.ts.client, workflow_id, Stage.AWAITING_REVIEW)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_REVIEW)
         status = await applicant.get(f"{API}/{workflow_id}")
         assert status.json()["stage"] == "awaiting_review"
         assert status.json()["masked_name"] == "张*"
@@ -88,7 +88,7 @@ async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) ->
         )
         assert decided.status_code == 200 and decided.json()["accepted"] is True
 
-    outcome = await live.ts.client.result(workflow_id)
+    outcome = await live.harness.client.result(workflow_id)
     assert outcome.stage == Stage.COMPLETED
     assert outcome.account is not None
     assert outcome.account.username == form_fields()["username"]
@@ -96,16 +96,16 @@ async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) ->
 
 
 async def test_a_unit_admin_of_another_unit_gets_403_and_changes_nothing(live: Edge) -> None:
-    assert live.ts is not None
+    assert live.harness is not None
     async with live.client() as applicant:
         workflow_id = (await start(applicant)).json()["workflow_id"]
         csrf = {
             "X-CSRF-Token": (await applicant.get("/api/v1/applicant/session")).json()["csrf_token"]
         }
-        await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
         code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
         await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
-        await reach(live.ts.client, workflow_id, Stage.AWAITING_REVIEW)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_REVIEW)
     async with live.client() as other:
         csrf_other = {"X-CSRF-Token": await live.login(other, "admin_centre")}
         for answer in (
@@ -119,12 +119,12 @@ async def test_a_unit_admin_of_another_unit_gets_403_and_changes_nothing(live: E
             assert answer.json()["errors"][0]["code"] == "reviewer.not_authorized"
         inbox = (await other.get("/api/v1/review/inbox")).json()
         assert workflow_id not in [item["workflow_id"] for item in inbox]
-    status = await live.ts.client.status(workflow_id)
+    status = await live.harness.client.status(workflow_id)
     assert status.stage == Stage.AWAITING_REVIEW and status.history[-1].kind != "decision"
 
 
 async def test_a_refused_form_starts_nothing_and_says_why_per_field(live: Edge) -> None:
-    assert live.ts is not None
+    assert live.harness is not None
     async with live.client() as applicant:
         refused = await start(applicant, password="short", unit_code="91320000MA1MXXXX0X")
         assert refused.status_code == 422
@@ -137,7 +137,7 @@ async def test_a_refused_form_starts_nothing_and_says_why_per_field(live: Edge) 
         assert (
             "set-cookie" not in taken.headers or "jshr_applicant" not in taken.headers["set-cookie"]
         )
-    wf = live.ts.client.workflow_id(APPLICANTS[0].id_number)
+    wf = live.harness.client.workflow_id(APPLICANTS[0].id_number)
     assert not await (await live.app.state.edge.registrations()).running(wf)
 
 
@@ -159,7 +159,7 @@ async def test_the_start_form_needs_the_anonymous_csrf_token(live: Edge) -> None
 
 
 async def test_an_applicant_session_reaches_only_its_registration(live: Edge) -> None:
-    assert live.ts is not None
+    assert live.harness is not None
     async with live.client() as applicant:
         started = (await start(applicant)).json()
         csrf = {"X-CSRF-Token": started["csrf_token"]}
@@ -171,15 +171,15 @@ async def test_an_applicant_session_reaches_only_its_registration(live: Edge) ->
             f"{API}/{started['workflow_id']}/withdrawal", json={"reason": "不再需要"}, headers=csrf
         )
         assert done.status_code == 200
-    outcome = await live.ts.client.result(started["workflow_id"])
+    outcome = await live.harness.client.result(started["workflow_id"])
     assert outcome.stage == Stage.WITHDRAWN
 
 
 async def test_a_returning_applicant_proves_the_phone_by_sms(live: Edge) -> None:
-    assert live.ts is not None
+    assert live.harness is not None
     async with live.client() as first:
         workflow_id = (await start(first)).json()["workflow_id"]
-    await reach(live.ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
     person = APPLICANTS[0]
     async with live.client() as returning:
         asked = await returning.post(

@@ -12,7 +12,7 @@ from typer.testing import CliRunner, Result
 from edge.tokens import ServiceTokens, TokenError
 from starter.cli import app as cli
 from store.models import ServiceToken
-from tests.edge.conftest import Edge
+from testkit.edge import Edge
 from tests.edge.test_registration_api import API, form_fields, photos
 
 
@@ -65,8 +65,8 @@ async def test_a_token_starts_and_reads_but_decides_nothing(live: Edge) -> None:
             f"{API}/{workflow_id}", headers={"Authorization": "Bearer jshr_svc_forged"}
         )
         assert forged.json()["errors"][0]["code"] == "token.invalid"
-    assert live.ts is not None
-    status_after = await live.ts.client.status(workflow_id)
+    assert live.harness is not None
+    status_after = await live.harness.client.status(workflow_id)
     assert status_after.stage != "withdrawn"
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from edge.metrics import refusal_count
 from store.models import Account, EdgeSession, OutboxMessage
-from tests.edge.conftest import STAFF_PASSWORD, Edge, make_edge, set_password
+from testkit.edge import STAFF_PASSWORD, Edge, make_edge, set_password
 
 SESSION = "/api/v1/staff/session"
 

@@ -8,7 +8,7 @@ import time
 import httpx
 
 from edge.metrics import refusal_count
-from tests.edge.conftest import STAFF_PASSWORD, Edge
+from testkit.edge import STAFF_PASSWORD, Edge
 
 SESSION = "/api/v1/staff/session"
 

@@ -8,7 +8,7 @@ import logging
 import pytest
 
 from edge.web.middleware import CSP
-from tests.edge.conftest import Edge
+from testkit.edge import Edge
 
 
 async def test_every_answer_has_the_security_headers(edge: Edge) -> None:

@@ -1,0 +1,33 @@
+"""The pages' base in a real browser: Chinese, phone-sized, htmx loaded under the strict CSP with
+nothing blocked, and the page's CSRF token on htmx requests."""
+
+from __future__ import annotations
+
+from playwright.async_api import BrowserContext, ConsoleMessage
+
+from testkit.edge import Edge
+
+
+async def test_the_home_page_loads_htmx_under_the_csp_on_a_phone(
+    phone: BrowserContext, live_edge: Edge
+) -> None:
+    page = await phone.new_page()
+    problems: list[str] = []
+
+    def watch(message: ConsoleMessage) -> None:
+        if message.type in ("error", "warning"):
+            problems.append(message.text)
+
+    page.on("console", watch)
+    answer = await page.goto(f"{live_edge.url}/")
+    assert answer is not None and answer.status == 200
+    assert answer.headers["cache-control"] == "no-store"
+    assert await page.evaluate("document.documentElement.lang") == "zh-CN"
+    await page.wait_for_function("window.htmx !== undefined")
+    assert await page.evaluate("htmx.config.includeIndicatorStyles") is False
+    headers = await page.evaluate("document.body.getAttribute('hx-headers')")
+    assert "X-CSRF-Token" in headers
+    # Nothing the CSP refused (an inline style or script would show here), no overflow.
+    assert not problems, problems
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
