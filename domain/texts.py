@@ -443,6 +443,7 @@ EDGE: dict[str, Text] = {
     "request.not_found": Text("页面不存在", "no such resource"),
     "request.method": Text("不支持该操作", "method not allowed"),
     "workflow.unavailable": Text("系统繁忙,请稍后再试", "Temporal is unavailable"),
+    "server.error": Text("系统出错,请稍后再试", "unexpected error: see the edge's log"),
 }
 EDGE_LOGGED_IN = "登录成功"
 EDGE_LOGGED_OUT = "已退出登录"

@@ -47,6 +47,7 @@ STATUS: dict[str, int] = {
     "request.not_found": 404,
     "request.method": 405,
     "workflow.unavailable": 503,
+    "server.error": 500,
 }
 
 

@@ -23,7 +23,7 @@ from edge.sessions import Clock, SessionStore, utc_now
 from edge.throttle import Throttle
 from edge.tokens import ServiceTokens
 from edge.web import errors
-from edge.web.middleware import AccessLog, CrossSiteGuard, SecurityHeaders
+from edge.web.middleware import AccessLog, CrossSiteGuard, SecurityHeaders, Unexpected
 from edge.web.routes import (
     accounts,
     applicant_session,
@@ -125,6 +125,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # The last added runs first: every answer, the guard's refusals included, gets the headers.
     app.add_middleware(CrossSiteGuard)
+    app.add_middleware(Unexpected)
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)
     return app

@@ -11,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from domain import rules
@@ -102,6 +103,11 @@ def install(app: FastAPI) -> None:
             exc.status_code, "request.invalid"
         )
         return _json(exc.status_code, [EdgeRefused(code)], dict(exc.headers or {}))
+
+    @app.exception_handler(WorkflowQueryFailedError)
+    async def query_failed(_request: Request, exc: WorkflowQueryFailedError) -> JSONResponse:
+        log.warning("Temporal query failed")
+        return _json(503, [EdgeRefused("workflow.unavailable")])
 
     @app.exception_handler(RPCError)
     async def temporal_error(_request: Request, exc: RPCError) -> JSONResponse:

@@ -15,6 +15,7 @@ from edge.messages import EdgeRefused
 from edge.metrics import refused
 
 access_log = logging.getLogger("edge.access")
+error_log = logging.getLogger("edge.errors")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
@@ -88,6 +89,33 @@ class AccessLog:
                 status,
                 (time.perf_counter() - started) * 1000,
             )
+
+
+class Unexpected:
+    """An error no handler knew: a 500 in the edge's shape, and a log line with its type and the
+    route only (its message, its traceback's, may quote what was sent: personal data)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def record(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, record)
+        except Exception as exc:
+            route = getattr(scope.get("route"), "path", None) or "(unmatched)"
+            error_log.error("unexpected %s on %s %s", type(exc).__name__, scope["method"], route)
+            if not started:
+                await _refuse(send, EdgeRefused("server.error"))
 
 
 class CrossSiteGuard:

@@ -99,3 +99,22 @@ async def test_refusals_are_counted_by_code_without_personal_data(edge: Edge) ->
     assert 'jshr_edge_refusals_total{code="auth.invalid_credentials"}' in metrics
     assert 'jshr_edge_refusals_total{code="session.unknown"}' in metrics
     assert "13800000001" not in metrics and "forged-token" not in metrics
+
+
+async def test_an_unexpected_error_is_a_500_in_the_edges_shape_and_logs_no_message(
+    edge: Edge, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("13800000001 张三")
+
+    monkeypatch.setattr(edge.app.state.edge.auth, "login", broken)
+    caplog.set_level(logging.INFO)
+    async with edge.client() as client:
+        answer = await client.post(
+            "/api/v1/staff/session", json={"username": "admin_hospital", "password": "x"}
+        )
+    assert answer.status_code == 500
+    assert answer.json()["errors"][0]["code"] == "server.error"
+    assert answer.headers["content-security-policy"] == CSP
+    assert "unexpected RuntimeError on POST /api/v1/staff/session" in caplog.text
+    assert "13800000001" not in caplog.text and "张三" not in caplog.text

@@ -74,9 +74,10 @@ async def who_am_i(staff: CurrentStaff) -> StaffSessionView:
 
 @router.delete("/session", responses=responses(401, 403))
 async def log_out(
-    staff: CurrentStaff, request: Request, response: Response, edge: Services
+    session: PendingStaff, request: Request, response: Response, edge: Services
 ) -> Done:
-    await edge.sessions.end(staff.session.token_hash, "logout")
+    """End this session (one that still owes its SMS code too)."""
+    await edge.sessions.end(session.token_hash, "logout")
     clear_session_cookie(request, response, STAFF_COOKIE)
     return Done(message_zh=texts.EDGE_LOGGED_OUT)
 
