@@ -13,7 +13,7 @@ from devtools.samples import card_jpeg
 from domain import rules
 from domain.contracts.registration import Stage
 from store.models import Account, OutboxMessage
-from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
+from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL, Person
 from testkit import PASSWORD, count, eventually, reach
 from testkit.edge import Edge
 
@@ -48,6 +48,16 @@ async def start(client: httpx.AsyncClient, **overrides: str) -> httpx.Response:
     return await client.post(
         API, data={**form_fields(APPLICANTS[0], **overrides), "csrf_token": csrf}, files=photos()
     )
+
+
+async def start_as(
+    client: httpx.AsyncClient, person: Person, unit: tuple[str, str]
+) -> dict[str, str]:
+    csrf = (await client.get("/api/v1/csrf")).json()["csrf_token"]
+    fields = form_fields(person, unit_code=unit[0], unit_name=unit[1])
+    answer = await client.post(API, data={**fields, "csrf_token": csrf}, files=photos())
+    assert answer.status_code == 201, answer.text
+    return dict(answer.json())
 
 
 async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) -> None:
@@ -224,3 +234,82 @@ async def test_a_returning_applicant_proves_the_phone_by_sms(live: Edge) -> None
         assert entered.status_code == 200 and entered.json()["workflow_id"] == workflow_id
         status = await returning.get(f"{API}/{workflow_id}")
         assert status.status_code == 200 and status.json()["stage"] == "awaiting_phone_code"
+
+
+async def test_the_applicant_signs_nudges_and_is_told_what_the_stage_refuses(live: Edge) -> None:
+    assert live.harness is not None
+    client = live.harness.client
+    person = APPLICANTS[1]
+    async with live.client() as applicant:
+        started = await start_as(applicant, person, HEALTH_CENTRE)  # this unit asks for a signature
+        workflow_id, csrf = started["workflow_id"], {"X-CSRF-Token": started["csrf_token"]}
+        await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        resent = await applicant.post(f"{API}/{workflow_id}/phone-code/resend", headers=csrf)
+        assert resent.status_code == 200 and resent.json()["sent"] is False  # the cooldown
+        code = await read_sms_code(live.db.sessions, person.phone)
+        await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
+        await reach(client, workflow_id, Stage.AWAITING_SIGNATURE)
+        nothing = await applicant.post(f"{API}/{workflow_id}/signature", headers=csrf)
+        assert nothing.status_code == 422
+        assert nothing.json()["errors"][0]["code"] == "signature.missing"
+        signed = await applicant.post(
+            f"{API}/{workflow_id}/signature",
+            data={"typed_confirmation": "本人确认以上信息真实有效"},
+            headers=csrf,
+        )
+        assert signed.status_code == 200 and signed.json()["accepted"] is True
+        await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+        late = await applicant.post(
+            f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf
+        )
+        assert late.status_code == 409
+        assert late.json()["errors"][0]["code"] == "registration.wrong_stage"
+        first = await applicant.post(f"{API}/{workflow_id}/nudge", headers=csrf)
+        second = await applicant.post(f"{API}/{workflow_id}/nudge", headers=csrf)
+        assert first.json()["sent"] is True and second.json()["sent"] is False
+
+
+async def test_a_rejected_applicant_resubmits_through_the_api(live: Edge) -> None:
+    assert live.harness is not None
+    client = live.harness.client
+    async with live.client() as applicant:
+        started = (await start(applicant)).json()
+        workflow_id, csrf = started["workflow_id"], {"X-CSRF-Token": started["csrf_token"]}
+        await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+        await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
+        await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+        async with live.client() as admin:
+            staff = {"X-CSRF-Token": await live.login(admin, "admin_hospital")}
+            rejected = await admin.post(
+                f"/api/v1/review/{workflow_id}/decision",
+                json={"approve": False, "reason": "information_mismatch", "fields": ["email"]},
+                headers=staff,
+            )
+            assert rejected.status_code == 200, rejected.text
+            no_reason = await admin.post(
+                f"/api/v1/review/{workflow_id}/decision", json={"approve": False}, headers=staff
+            )
+            assert no_reason.status_code == 422
+            assert no_reason.json()["errors"][0]["code"] == "decision.reason_missing"
+        await reach(client, workflow_id, Stage.AWAITING_CORRECTION)
+        other_person = await applicant.post(
+            f"{API}/{workflow_id}/resubmission",
+            data={**form_fields(APPLICANTS[2]), "csrf_token": started["csrf_token"]},
+            files=photos(),
+        )
+        assert other_person.status_code == 422
+        assert other_person.json()["errors"][0]["code"] == "resubmit.id_number_changed"
+        corrected = await applicant.post(
+            f"{API}/{workflow_id}/resubmission",
+            data={
+                **form_fields(APPLICANTS[0], email="zhang.san@example.cn"),
+                "csrf_token": started["csrf_token"],
+            },
+            files=photos(),
+        )
+        assert corrected.status_code == 200, corrected.text
+        assert corrected.json() == {"accepted": True, "round": 2, "message_zh": "已重新提交"}
+    # Verified anew; the phone was proved in round 1.
+    await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+    assert (await client.status(workflow_id)).round == 2
