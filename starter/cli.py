@@ -392,7 +392,8 @@ def applicant_key_command(id_number: str) -> None:
 
 def ask_password() -> str:
     """Asked for, hidden and twice; never an argument, which shell history and `ps` would keep."""
-    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True))
+    # On stderr, so that `HASH=$(python -m starter hash-password)` captures the hash alone.
+    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 @app.command("hash-password")
