@@ -13,8 +13,7 @@ from domain.contracts.internal import ChangeResult
 from domain.contracts.permissions import PermissionStatus
 from domain.contracts.registration import DecisionResult
 from domain.roles import Role
-from edge.messages import EdgeRefused
-from edge.metrics import refused
+from edge.registrations import update_refusal
 from starter.permission_client import PermissionClient
 from store.models import Account
 from store.permission_checks import PermissionChecks
@@ -62,8 +61,7 @@ class Permissions:
                 workflow_id, approver_id=actor.id, approve=approve, comment=comment
             )
         except WorkflowUpdateFailedError as exc:
-            refused("update.refused")
-            raise EdgeRefused("update.refused") from exc
+            raise update_refusal(exc) from None
 
     async def revoke(
         self,

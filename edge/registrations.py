@@ -53,13 +53,15 @@ _UPDATE_REFUSALS = (
 )
 
 
-def _update_refusal(exc: WorkflowUpdateFailedError) -> EdgeRefused:
+def update_refusal(exc: WorkflowUpdateFailedError) -> EdgeRefused:
+    """The edge's refusal for what an Update validator said; the workers' refusal of an
+    assertion keeps its own code (`assertion.expired`, …) under the 403 of `assertion.refused`."""
     message = str(getattr(exc.cause, "message", exc.cause or exc))
-    for pattern, code in _UPDATE_REFUSALS:
+    for pattern, key in _UPDATE_REFUSALS:
         if match := pattern.search(message):
-            found = code or match.group(1)
-            refused(found)
-            return EdgeRefused(found if code else "assertion.refused")
+            code = key or match.group(1)
+            refused(code)
+            return EdgeRefused(key or "assertion.refused", code=code)
     refused("update.refused")
     return EdgeRefused("update.refused")
 
@@ -147,25 +149,25 @@ class Registrations:
         try:
             return await self._client.submit_phone_code(workflow_id, code)
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
 
     async def resend_phone_code(self, workflow_id: str, *, actor: Actor) -> ResendResult:
         try:
             return await self._client.resend_phone_code(workflow_id)
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
 
     async def sign(self, workflow_id: str, signature_ref: str, *, actor: Actor) -> SignResult:
         try:
             return await self._client.sign(workflow_id, signature_ref)
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
 
     async def nudge(self, workflow_id: str, *, actor: Actor) -> NudgeResult:
         try:
             return await self._client.nudge(workflow_id)
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
 
     async def resubmit(
         self, workflow_id: str, application: Application, *, actor: Actor
@@ -178,7 +180,7 @@ class Registrations:
         try:
             return await self._client.resubmit(workflow_id, request, documents)
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
 
     async def withdraw(self, workflow_id: str, reason: str, *, actor: Actor) -> None:
         await self._client.withdraw(workflow_id, reason)
@@ -224,4 +226,4 @@ class Registrations:
                 decision_id=decision_id,
             )
         except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from None
+            raise update_refusal(exc) from None
