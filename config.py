@@ -165,10 +165,8 @@ class Settings(BaseSettings):
     # Where the CLI's staff commands find the edge, and keep their login (0600).
     edge_url: str = "http://localhost:8000"
     cli_session_file: Path = ROOT / "var" / "cli-session.json"
-    # Ed25519 key that vouches for people (`kid:base64url`, domain.assertions.parse_signing_key).
-    assertion_signing_key: SecretStr | None = None
-    assertion_ttl_seconds: int = 300
-    # Keys the CSRF tokens and the look-up hashes of sessions, throttles and tokens.
+    # It signs with `assertion_signing_key` (above). This keys the CSRF tokens and the look-up
+    # hashes of throttles and one-time codes.
     session_key: SecretStr | None = None
     # Behind TLS the cookies are `Secure` (and `__Host-` prefixed).
     edge_behind_tls: bool = False

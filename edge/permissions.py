@@ -4,6 +4,8 @@ permission workflows)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 
@@ -27,10 +29,14 @@ class Permissions:
         signer: AssertionSigner,
         temporal: Client,
     ) -> None:
+        # It signs each start and decision for the account it names: the actor, always.
         self._client = PermissionClient(
-            temporal, task_queue=settings.task_queue, checker=PermissionChecks(db)
+            temporal,
+            task_queue=settings.task_queue,
+            checker=PermissionChecks(db),
+            signer=signer,
+            ttl=timedelta(seconds=settings.assertion_ttl_seconds),
         )
-        self._signer = signer
 
     async def request(
         self,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,14 +76,16 @@ class Registrations:
     ) -> None:
         self._settings = settings
         self._documents = LocalDocumentStore(settings.document_dir)
+        # Every message it sends is signed for the actor each method is given.
         self._client = RegistrationClient(
             temporal,
             task_queue=settings.task_queue,
             applicant_key_secret=settings.applicant_key_secret,
             verifier=ApplicationChecks.embedded(db, settings),
             documents=self._documents,
+            signer=signer,
+            ttl=timedelta(seconds=settings.assertion_ttl_seconds),
         )
-        self._signer = signer
 
     @property
     def documents(self) -> LocalDocumentStore:
@@ -147,13 +149,13 @@ class Registrations:
         self, workflow_id: str, code: str, *, actor: Actor
     ) -> PhoneCodeResult:
         try:
-            return await self._client.submit_phone_code(workflow_id, code)
+            return await self._client.submit_phone_code(workflow_id, code, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
 
     async def resend_phone_code(self, workflow_id: str, *, actor: Actor) -> ResendResult:
         try:
-            return await self._client.resend_phone_code(workflow_id)
+            return await self._client.resend_phone_code(workflow_id, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
 
@@ -165,7 +167,7 @@ class Registrations:
 
     async def nudge(self, workflow_id: str, *, actor: Actor) -> NudgeResult:
         try:
-            return await self._client.nudge(workflow_id)
+            return await self._client.nudge(workflow_id, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
 
@@ -178,7 +180,7 @@ class Registrations:
             raise EdgeRefused("resubmit.id_number_changed", fields=["id_number"])
         documents: Mapping[str, bytes] = application.documents
         try:
-            return await self._client.resubmit(workflow_id, request, documents)
+            return await self._client.resubmit(workflow_id, request, documents, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
 

@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from temporalio.client import Client
 
 from config import Settings
-from domain.assertions import parse_signing_key
 from edge.auth import StaffAuth
 from edge.codes import OneTimeCodes
 from edge.sessions import Clock, SessionStore, utc_now
@@ -69,7 +68,8 @@ ROUTERS = (
 def build_services(
     settings: Settings, *, temporal: Client | None = None, clock: Clock = utc_now
 ) -> EdgeServices:
-    if settings.assertion_signing_key is None:
+    signer = settings.assertion_signer()
+    if signer is None:
         raise ValueError("JSHR_ASSERTION_SIGNING_KEY is not set: the edge cannot vouch for anyone")
     engine = make_engine(settings.database_url)
     db = make_sessions(engine)
@@ -85,7 +85,7 @@ def build_services(
         codes=codes,
         tokens=ServiceTokens(db),
         notifier=notifier,
-        signer=parse_signing_key(settings.assertion_signing_key.get_secret_value()),
+        signer=signer,
         temporal=TemporalConnection(settings, temporal),
         applicant_throttle=Throttle(db, settings, store, prefix="applicant"),
     )

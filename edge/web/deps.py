@@ -20,6 +20,7 @@ from typing import Annotated
 from fastapi import Depends, Path, Request, Response
 
 from domain.assertions import Actor
+from domain.vouching import applicant_actor
 from edge.messages import EdgeRefused
 from edge.metrics import refused
 from edge.sessions import OpenSession, token_hash
@@ -174,7 +175,7 @@ class ApplicantPrincipal:
 
     @property
     def actor(self) -> Actor:
-        return Actor("applicant", f"applicant:{self.session.subject}")
+        return Actor("applicant", applicant_actor(self.session.subject))
 
     @property
     def csrf_token(self) -> str:
