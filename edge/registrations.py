@@ -18,6 +18,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowUpdateFai
 from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
+from domain import texts
 from domain.assertions import Actor, AssertionSigner
 from domain.contracts.registration import (
     ApplicationView,
@@ -61,7 +62,10 @@ def update_refusal(exc: WorkflowUpdateFailedError) -> EdgeRefused:
         if match := pattern.search(message):
             code = key or match.group(1)
             refused(code)
-            return EdgeRefused(key or "assertion.refused", code=code)
+            said = texts.ASSERTIONS.get(code)
+            return EdgeRefused(
+                key or "assertion.refused", code=code, message_zh=said.zh if said else None
+            )
     refused("update.refused")
     return EdgeRefused("update.refused")
 

@@ -47,8 +47,10 @@ def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     }
 
 
-# Refusals of the application's checks that are not about a field's form.
+# Refusals of the application's checks that are not about a field's form: the state of things
+# (409), or who asks (403: the workers found no valid assertion, or the rule says no).
 _CONFLICTS = {"applicant.already_registered", "username.taken", "phone.bound"}
+_FORBIDDEN = ("assertion.", "revoker.", "revoke.not_authorized")
 
 
 def _json(status: int, refusals: list[Any], headers: dict[str, str] | None = None) -> JSONResponse:
@@ -78,6 +80,8 @@ def install(app: FastAPI) -> None:
     async def application_refused(_request: Request, exc: ApplicationRefused) -> JSONResponse:
         for refusal in exc.refusals:
             refused(refusal.code)
+        if all(r.code.startswith(_FORBIDDEN) for r in exc.refusals):
+            return _json(403, exc.refusals)
         conflict = all(r.code in _CONFLICTS for r in exc.refusals)
         return _json(409 if conflict else 422, exc.refusals)
 

@@ -30,3 +30,8 @@ def test_update_refusal(said: str, code: str, status: int) -> None:
     refusal = update_refusal(WorkflowUpdateFailedError(ApplicationError(said)))
     assert (refusal.code, refusal.status) == (code, status)
     assert refusal.message_zh and said not in refusal.message_zh
+
+
+def test_a_refused_assertion_speaks_from_the_catalogue() -> None:
+    refusal = update_refusal(WorkflowUpdateFailedError(ApplicationError("assertion.expired: late")))
+    assert refusal.message_zh == texts.ASSERTIONS["assertion.expired"].zh
