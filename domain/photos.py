@@ -99,7 +99,10 @@ def _to_rgb(image: Image.Image) -> Image.Image:
     return flat
 
 
-def _encode(image: Image.Image, fmt: str, quality: int = 90) -> bytes:
+_CLEAN_QUALITY = 90
+
+
+def _encode(image: Image.Image, fmt: str, quality: int = _CLEAN_QUALITY) -> bytes:
     """Save pixels only: EXIF (GPS), XMP, ICC, comments and text chunks are all dropped."""
     if fmt == "JPEG":
         image = _to_rgb(image)
@@ -111,6 +114,17 @@ def _encode(image: Image.Image, fmt: str, quality: int = 90) -> bytes:
     out = io.BytesIO()
     image.save(out, fmt, quality=quality)
     return out.getvalue()
+
+
+def _clean_encoding(image: Image.Image, fmt: str, max_bytes: int) -> bytes:
+    """Re-encoded within the size limit the input met: a JPEG saved at a lower quality than
+    ours (a phone's, or `fit_to_limit`'s) would otherwise grow past it, and the stored photo
+    would fail the very check it passed (verification checks the stored bytes again)."""
+    clean = _encode(image, fmt)
+    lower = (quality for quality in _QUALITIES if quality < _CLEAN_QUALITY)
+    while fmt == "JPEG" and len(clean) > max_bytes and (quality := next(lower, None)):
+        clean = _encode(image, fmt, quality)
+    return clean
 
 
 def sharpness(image: Image.Image) -> float:
@@ -145,7 +159,7 @@ def clean_photo(data: bytes, *, field: str, limits: PhotoLimits = PhotoLimits())
         raise _refuse(
             "photo.unclear", field, value=f"{value:.0f}", limit=f"{limits.min_sharpness:.0f}"
         )
-    clean = _encode(image, fmt)
+    clean = _clean_encoding(image, fmt, limits.max_bytes)
     return CleanPhoto(
         clean, fmt, image.width, image.height, hashlib.sha256(clean).hexdigest(), value
     )
