@@ -117,6 +117,8 @@ class Settings(BaseSettings):
     phone_code_ttl_seconds: int = 300
     phone_code_max_attempts: int = 5
     phone_code_resend_cooldown_seconds: int = 60
+    # SMS codes one phone number may receive in an hour, whatever asks for them.
+    phone_code_hourly_cap: int = 5
     phone_step_timeout_hours: int = 24
     correction_window_days: int = 30
     max_review_rounds: int = 5

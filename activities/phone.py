@@ -16,8 +16,6 @@ from domain.contracts.registration import PhoneCodeOutcome, PhoneCodeResult
 from domain.keys import keyed_hash
 from store.models import PhoneCode
 
-HOURLY_CAP = 5
-
 
 class PhoneActivities(StoreActivities):
     def _code_hmac(self, registration_id: str, code: str) -> str:
@@ -48,7 +46,7 @@ class PhoneActivities(StoreActivities):
                 return SendPhoneCodeResult(
                     sent=False, retry_after_seconds=_seconds(recent[-1] + cooldown - inp.at)
                 )
-            if len(recent) >= HOURLY_CAP:
+            if len(recent) >= settings.phone_code_hourly_cap:
                 return SendPhoneCodeResult(
                     sent=False, retry_after_seconds=_seconds(recent[0] + _HOUR - inp.at)
                 )

@@ -6,10 +6,12 @@ and only the hash goes on.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError, create_model
 from pydantic.fields import FieldInfo
 
 from domain import passwords, rules
@@ -56,6 +58,8 @@ class ApplicationForm(_TypedFields):
     id_card_back: bytes
     notice_version: str
     consented_at: datetime
+    # The separate consent PIPL art. 29 asks for the sensitive data (ID number, face photo).
+    sensitive_consented_at: datetime | None = None
 
 
 class Application(BaseModel):
@@ -72,11 +76,15 @@ def build_request(
     limits: PhotoLimits = DEFAULT_PHOTO_LIMITS,
     fit_photos: bool = False,
     ages: tuple[int, int] = (16, 75),
+    keep: Mapping[str, str] | None = None,
 ) -> Application:
     """Validate every field, check the photos and the password policy, hash the password.
 
     Photos are checked and stripped of metadata here; with `fit_photos` an oversized one is
     re-encoded to fit the size limit first (the seed's advice). Nothing is stored yet.
+    `keep` names photos of an earlier round that a correction keeps (field -> stored ref): the
+    form then holds their stored bytes, checked again but not re-encoded, so that the reference
+    (and the reviewer's "changed" mark) stays the same.
 
     Raises:
         ApplicationRefused: with one refusal per field at fault (codes and Chinese messages).
@@ -84,12 +92,12 @@ def build_request(
     refusals: list[Refusal] = []
     typed: dict[str, Any] = form.model_dump(include=set(TYPED_FIELDS))
     photos: dict[str, CleanPhoto] = {}
+    keep = keep or {}
     for field in PHOTO_FIELDS:
-        data: bytes = getattr(form, field)
         try:
-            if fit_photos and len(data) > limits.max_bytes:
-                data = fit_to_limit(data, limits=limits, field=field)
-            photos[field] = clean_photo(data, field=field, limits=limits)
+            photos[field] = check_photo(
+                getattr(form, field), field, limits=limits, fit=fit_photos and field not in keep
+            )
         except rules.RuleViolation as exc:
             refusals.append(_from_violation(exc))
     if len(photos) == 2:
@@ -111,7 +119,8 @@ def build_request(
         refusals.append(_from_violation(exc))
     # A refused photo still needs a well-formed reference so the other fields get checked.
     refs = {
-        field: ref_of(photos[field].data) if field in photos else ref_of(field.encode())
+        field: keep.get(field)
+        or (ref_of(photos[field].data) if field in photos else ref_of(field.encode()))
         for field in PHOTO_FIELDS
     }
     try:
@@ -119,16 +128,81 @@ def build_request(
             **typed,
             **refs,
             password_hash=passwords.hasher().hash(form.password) if not refusals else _PLACEHOLDER,
-            consent=Consent(notice_version=form.notice_version, consented_at=form.consented_at),
+            consent=Consent(
+                notice_version=form.notice_version,
+                consented_at=form.consented_at,
+                sensitive_consented_at=form.sensitive_consented_at,
+            ),
         )
     except ValidationError as exc:
         refusals += refusals_of(exc, whole="application")
         request = None
     if refusals or request is None:
         raise ApplicationRefused(_dedupe(refusals))
-    return Application(
-        request=request, documents={refs[field]: photo.data for field, photo in photos.items()}
-    )
+    documents = {refs[field]: photo.data for field, photo in photos.items() if field not in keep}
+    return Application(request=request, documents=documents)
+
+
+def check_photo(
+    data: bytes, field: str, *, limits: PhotoLimits = DEFAULT_PHOTO_LIMITS, fit: bool = False
+) -> CleanPhoto:
+    """One ID-card photo as `build_request` checks it (a page asks as soon as it is chosen).
+
+    Raises:
+        rules.RuleViolation: what to retake, in Chinese, with `field` set.
+    """
+    if fit and len(data) > limits.max_bytes:
+        data = fit_to_limit(data, limits=limits, field=field)
+    return clean_photo(data, field=field, limits=limits)
+
+
+# The typed fields a page checks one at a time, as the applicant leaves each; the ID number
+# and the password by the rules `build_request` applies, the others by the request's own types.
+FIELD_CHECKS = (*TYPED_FIELDS, "password")
+
+
+@cache
+def _adapter(field: str) -> TypeAdapter[Any]:
+    info = RegistrationRequest.model_fields[field]
+    return TypeAdapter(Annotated[info.annotation, info])  # type: ignore[arg-type]
+
+
+def check_field(
+    field: str, values: Mapping[str, str], *, today: date, ages: tuple[int, int] = (16, 75)
+) -> Refusal | None:
+    """The refusal of one field of the form, by the rules `build_request` applies to it: the
+    page's check as the applicant leaves a field, so the page never keeps a copy of a rule.
+
+    `values` holds what the form has so far (the password's policy depends on the username and
+    the birth date in the ID number). Raises KeyError for a field not in FIELD_CHECKS.
+    """
+    if field not in FIELD_CHECKS:
+        raise KeyError(field)
+    value = values.get(field, "")
+    try:
+        if field == "id_number":
+            rules.normalize_id_number(value, today=today, min_age=ages[0], max_age=ages[1])
+        elif field == "password":
+            rules.check_password(
+                value,
+                username=values.get("username", "").strip(),
+                birth_date=_birth_date(values.get("id_number", "")),
+            )
+        else:
+            optional = not RegistrationRequest.model_fields[field].is_required()
+            _adapter(field).validate_python(value or None if optional else value)
+    except rules.RuleViolation as exc:
+        return _from_violation(exc)
+    except ValidationError as exc:
+        return refusals_of(exc, whole=field)[0]
+    return None
+
+
+def _birth_date(id_number: str) -> date | None:
+    try:
+        return rules.birth_date_of(rules.check_id_number_format(id_number))
+    except rules.RuleViolation:
+        return None
 
 
 # Lets the other fields be validated when the password already failed, without hashing it.

@@ -35,6 +35,11 @@ def application_digest(request: RegistrationRequest) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def signature_required(unit: Unit | None, role: Role) -> bool:
+    """The e-signature policy (seed 三): per unit, and always for a unit-admin application."""
+    return role == Role.UNIT_ADMIN or bool(unit and unit.requires_signature)
+
+
 def _refusal(code: str, fields: list[str], **params: str) -> Refusal:
     """The refusal of a `domain.texts.VERIFICATION` code, its placeholders filled in."""
     zh, en = texts.VERIFICATION[code]
@@ -100,17 +105,14 @@ class ApplicationChecks:
             )
         async with self._sessions() as session:
             unit = await session.get(Unit, request.unit_code)
-            refusals += self._check_unit(unit, request)
+            refusals += self._check_unit(unit, request.unit_name)
             refusals += await self._check_identity(request)
             refusals += await self._check_uniqueness(session, request, inp.applicant_key)
             if request.requested_role == Role.UNIT_ADMIN:
                 refusals += await self._check_invitation(session, request, inp.registration_id)
-        requires_signature = request.requested_role == Role.UNIT_ADMIN or bool(
-            unit and unit.requires_signature
-        )
         return VerificationResult(
             refusals=refusals,
-            requires_signature=requires_signature,
+            requires_signature=signature_required(unit, request.requested_role),
             application_digest=application_digest(request),
             policy=self._policy(),
         )
@@ -151,11 +153,33 @@ class ApplicationChecks:
                 refusals.append(_violated(exc, [exc.field]))
         return refusals
 
+    async def unit_refusals(self, unit_code: str, unit_name: str) -> list[Refusal]:
+        """The unit check alone: a page asks it as the applicant leaves the unit's fields."""
+        async with self._sessions() as session:
+            return self._check_unit(await session.get(Unit, unit_code), unit_name)
+
+    async def username_refusals(self, username: str, name: str, id_number: str) -> list[Refusal]:
+        """The username check alone: taken, with free alternatives when the name and the ID
+        number make a suggestion (a page asks as the applicant leaves the field)."""
+        async with self._sessions() as session:
+            if await session.get(Account, username) is None:
+                return []
+            suggestion = await self._free_username(session, name, id_number)
+        taken = _refusal("username.taken", ["username"], suggestions=", ".join(suggestion))
+        if not suggestion:  # the text's "可以使用:" would end in nothing
+            taken = taken.model_copy(update={"message_zh": taken.message_zh.split(",")[0]})
+        return [taken]
+
+    async def free_usernames(self, name: str, id_number: str) -> list[str]:
+        """Name pinyin + birth year and its free alternatives (seed 二: the suggested username)."""
+        async with self._sessions() as session:
+            return await self._free_username(session, name, id_number)
+
     @staticmethod
-    def _check_unit(unit: Unit | None, request: RegistrationRequest) -> list[Refusal]:
+    def _check_unit(unit: Unit | None, unit_name: str) -> list[Refusal]:
         if unit is None or not unit.active:
             return [_refusal("unit.unknown", ["unit_code"])]
-        if unit.name != request.unit_name.strip():
+        if unit.name != unit_name.strip():
             return [_refusal("unit.name_mismatch", ["unit_name", "unit_code"])]
         return []
 
@@ -175,7 +199,7 @@ class ApplicationChecks:
         if await session.scalar(select(Account.username).where(Account.applicant_key == key)):
             refusals.append(_refusal("applicant.already_registered", ["id_number"]))
         if await session.get(Account, request.username) is not None:
-            suggestion = await self._free_username(session, request)
+            suggestion = await self._free_username(session, request.name, request.id_number)
             refusals.append(
                 _refusal("username.taken", ["username"], suggestions=", ".join(suggestion))
             )
@@ -187,8 +211,11 @@ class ApplicationChecks:
         return refusals
 
     @staticmethod
-    async def _free_username(session: AsyncSession, request: RegistrationRequest) -> list[str]:
-        base = rules.suggest_username(request.name, request.id_number)
+    async def _free_username(session: AsyncSession, name: str, id_number: str) -> list[str]:
+        try:
+            base = rules.suggest_username(name, rules.check_id_number_format(id_number))
+        except rules.RuleViolation:
+            return []
         candidates = rules.username_alternatives(base, (), count=12)
         taken = set(
             await session.scalars(select(Account.username).where(Account.username.in_(candidates)))

@@ -66,6 +66,10 @@ class Consent(Message):
 
     notice_version: str = Field(min_length=1, max_length=32)
     consented_at: AwareDatetime
+    # PIPL art. 29: a separate consent to process sensitive personal information (the ID number,
+    # the face on the ID photo), given with the same notice version. Optional: older callers
+    # and recorded histories do not carry it.
+    sensitive_consented_at: AwareDatetime | None = None
 
 
 class RegistrationRequest(Message):
