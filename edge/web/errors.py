@@ -8,7 +8,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from temporalio.client import WorkflowQueryFailedError
@@ -19,6 +19,7 @@ from domain.contracts.base import ApplicationRefused, Refusal
 from edge.messages import EdgeRefused
 from edge.metrics import refused
 from edge.web.middleware import error_body
+from edge.web.pages import is_page, page_refusal
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,9 @@ def refusal_of(error: dict[str, Any]) -> Refusal:
 
 def install(app: FastAPI) -> None:
     @app.exception_handler(EdgeRefused)
-    async def edge_refused(_request: Request, exc: EdgeRefused) -> JSONResponse:
+    async def edge_refused(request: Request, exc: EdgeRefused) -> Response:
+        if is_page(request):
+            return page_refusal(request, exc.status, [exc])
         headers = {"Retry-After": str(exc.retry_after)} if exc.retry_after else None
         return _json(exc.status, [exc], headers)
 
@@ -102,10 +105,12 @@ def install(app: FastAPI) -> None:
         return _json(422, refusals or [EdgeRefused("request.invalid")])
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "request.not_found", 405: "request.method", 413: "request.too_large"}.get(
             exc.status_code, "request.invalid"
         )
+        if is_page(request):
+            return page_refusal(request, exc.status_code, [EdgeRefused(code)])
         return _json(exc.status_code, [EdgeRefused(code)], dict(exc.headers or {}))
 
     @app.exception_handler(WorkflowQueryFailedError)
@@ -114,8 +119,12 @@ def install(app: FastAPI) -> None:
         return _json(503, [EdgeRefused("workflow.unavailable")])
 
     @app.exception_handler(RPCError)
-    async def temporal_error(_request: Request, exc: RPCError) -> JSONResponse:
+    async def temporal_error(request: Request, exc: RPCError) -> Response:
         if exc.status == RPCStatusCode.NOT_FOUND:
-            return _json(404, [EdgeRefused("registration.not_found")])
-        log.warning("Temporal call failed: %s", exc.status.name if exc.status else "unknown")
-        return _json(503, [EdgeRefused("workflow.unavailable")])
+            status, refusal = 404, EdgeRefused("registration.not_found")
+        else:
+            log.warning("Temporal call failed: %s", exc.status.name if exc.status else "unknown")
+            status, refusal = 503, EdgeRefused("workflow.unavailable")
+        if is_page(request):
+            return page_refusal(request, status, [refusal])
+        return _json(status, [refusal])

@@ -35,7 +35,8 @@ async def test_the_home_page_is_chinese_mobile_first_and_loads_no_inline_script(
     assert '<html lang="zh-CN">' in html
     assert 'name="viewport" content="width=device-width, initial-scale=1"' in html
     assert "<script>" not in html and 'src="http://testserver/static/htmx.min.js"' in html
-    assert "X-CSRF-Token" in html  # htmx requests carry the page's CSRF token
+    # htmx requests carry the page's CSRF token: static/csrf.js reads it from the meta tag.
+    assert '<meta name="csrf-token" content="' in html and "static/csrf.js" in html
     assert htmx.status_code == 200 and "Zero-Clause BSD" in htmx.text[:200]
     assert "jshr_pre=" in page.headers["set-cookie"]
 
