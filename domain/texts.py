@@ -406,7 +406,7 @@ EDGE: dict[str, Text] = {
     ),
     "registration.not_found": Text("申请不存在", "no such registration"),
     "registration.exists": Text(
-        "该身份证号已有进行中的注册申请,请通过“查看我的申请”以短信验证码继续办理",
+        "该身份证号已有进行中的注册申请,请通过“查询注册进度”以短信验证码继续办理",
         "a registration for this ID number is already running",
     ),
     "registration.wrong_stage": Text(
@@ -416,8 +416,24 @@ EDGE: dict[str, Text] = {
         "申请内容已变更,请重新确认后签名", "the signature is over an outdated digest"
     ),
     "signature.missing": Text(
-        "请手写签名或输入确认语句", "a signature image or the typed confirmation is needed"
+        "请手写签名,或输入您的姓名确认", "a signature image or the typed confirmation is needed"
     ),
+    "signature.unreadable": Text(
+        "签名图片无法读取,请清除后重新签名", "the drawn signature is not a readable PNG"
+    ),
+    "signature.name_mismatch": Text(
+        "输入的姓名与申请人姓名不一致", "the typed confirmation is not the applicant's name"
+    ),
+    "signature.declaration": Text("请勾选确认声明后再签名", "the declaration was not confirmed"),
+    "consent.required": Text(
+        "请阅读并勾选同意系统公告与隐私政策", "the notice and policy were not accepted"
+    ),
+    "consent.sensitive_required": Text(
+        "请勾选同意处理您的身份证号码和身份证照片等敏感个人信息",
+        "the separate consent to sensitive personal information was not given",
+    ),
+    "photo.required": Text("请上传身份证照片", "no photo was chosen"),
+    "withdraw.unconfirmed": Text("请勾选确认撤回申请", "the withdrawal was not confirmed"),
     "resubmit.already_submitted": Text(
         "本轮已提交过更正,请等待审核", "a correction was already submitted for this round"
     ),

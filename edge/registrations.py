@@ -7,10 +7,11 @@ dependency authenticated; nothing here takes an identity from a payload.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import re
-from collections.abc import Mapping
-from datetime import datetime, timedelta
+from collections.abc import Callable, Mapping
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +21,10 @@ from temporalio.service import RPCError, RPCStatusCode
 from config import Settings
 from domain import texts
 from domain.assertions import Actor, AssertionSigner
+from domain.contracts.base import ApplicationRefused
+from domain.contracts.internal import VerificationInput
 from domain.contracts.registration import (
+    PHOTO_FIELDS,
     ApplicationView,
     DecisionResult,
     NudgeResult,
@@ -80,12 +84,13 @@ class Registrations:
     ) -> None:
         self._settings = settings
         self._documents = LocalDocumentStore(settings.document_dir)
+        self._checks = ApplicationChecks.embedded(db, settings)
         # Every message it sends is signed for the actor each method is given.
         self._client = RegistrationClient(
             temporal,
             task_queue=settings.task_queue,
             applicant_key_secret=settings.applicant_key_secret,
-            verifier=ApplicationChecks.embedded(db, settings),
+            verifier=self._checks,
             documents=self._documents,
             signer=signer,
             ttl=timedelta(seconds=settings.assertion_ttl_seconds),
@@ -94,6 +99,16 @@ class Registrations:
     @property
     def documents(self) -> LocalDocumentStore:
         return self._documents
+
+    @property
+    def checks(self) -> ApplicationChecks:
+        """The verification's cross-checks, for a page's checks as a field is left."""
+        return self._checks
+
+    @staticmethod
+    def today() -> date:
+        """The applicant's date (age, birth date): China's, whatever the server's zone."""
+        return datetime.now(CHINA).date()
 
     def check_form(self, form: ApplicationForm, *, fit_photos: bool = False) -> Application:
         """The form's rules, photos and password policy; the password leaves hashed.
@@ -104,7 +119,7 @@ class Registrations:
         settings = self._settings
         return build_request(
             form,
-            today=datetime.now(CHINA).date(),
+            today=self.today(),
             limits=settings.photo_limits(),
             ages=settings.applicant_ages,
             fit_photos=fit_photos,
@@ -143,6 +158,23 @@ class Registrations:
     async def application(self, workflow_id: str) -> ApplicationView:
         return await self._client.application(workflow_id)
 
+    async def settled(
+        self,
+        workflow_id: str,
+        until: Callable[[RegistrationStatus], bool],
+        *,
+        timeout: float = 8,
+    ) -> RegistrationStatus:
+        """The status once `until` holds, or as it is after `timeout` seconds: a page waits a
+        moment for the worker (the checks, a signal) before it shows where things stand."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        current = await self.status(workflow_id)
+        while not until(current) and loop.time() < deadline:
+            await asyncio.sleep(0.25)
+            current = await self.status(workflow_id)
+        return current
+
     async def phone_of(self, workflow_id: str) -> str | None:
         """The phone the registration was made with, or None when there is no such one."""
         with contextlib.suppress(RPCError):
@@ -174,6 +206,44 @@ class Registrations:
             return await self._client.nudge(workflow_id, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
+
+    async def correction(
+        self, workflow_id: str, form: ApplicationForm, new_photos: set[str]
+    ) -> Application:
+        """The corrected form as an application of this registration: its own ID number, and
+        the photos of the last round where no new one was chosen (the same references, so the
+        reviewer sees them unchanged). The pre-checks run too: a correction they refuse costs
+        no review round.
+
+        Raises:
+            ApplicationRefused: one refusal per field at fault.
+        """
+        current = await self._client.application(workflow_id)
+        keep = {name: getattr(current, name) for name in PHOTO_FIELDS if name not in new_photos}
+        kept = {name: await self._documents.get(ref) for name, ref in keep.items()}
+        form = form.model_copy(update={"id_number": current.id_number, **kept})
+        settings = self._settings
+        application = await asyncio.to_thread(
+            build_request,
+            form,
+            today=self.today(),
+            limits=settings.photo_limits(),
+            ages=settings.applicant_ages,
+            fit_photos=True,
+            keep=keep,
+        )
+        verification = await self._checks.check(
+            VerificationInput(
+                registration_id=f"{workflow_id}/precheck",
+                applicant_key=applicant_key_of(workflow_id),
+                request=application.request,
+                at=datetime.now(CHINA),
+            ),
+            pending_documents=application.documents,
+        )
+        if verification.refusals:
+            raise ApplicationRefused(verification.refusals)
+        return application
 
     async def resubmit(
         self, workflow_id: str, application: Application, *, actor: Actor

@@ -3,14 +3,10 @@ applicant, after the SMS code to the registration's phone: `/api/v1/applicant/se
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 
-from domain import rules, texts
-from domain.keys import applicant_key, registration_workflow_id
-from edge.messages import EdgeRefused
-from edge.metrics import refused
+from domain import texts
+from edge import reentry
 from edge.web.deps import (
     APPLICANT_COOKIE,
     CurrentApplicant,
@@ -21,7 +17,6 @@ from edge.web.deps import (
 from edge.web.errors import responses
 from edge.web.routes.staff_session import client_address
 from edge.web.schemas import ApplicantReentry, ApplicantSessionView, CodeAnswer, Done, ReentryAnswer
-from edge.web.services import EdgeServices
 
 router = APIRouter(prefix="/api/v1/applicant", tags=["applicant session"])
 
@@ -57,22 +52,6 @@ async def end_applicant_session(
     return Done(message_zh=texts.EDGE_APPLICANT_LEFT)
 
 
-async def _send_if_registered(
-    edge: EdgeServices, workflow_id: str, phone: str, challenge: str
-) -> None:
-    """After the answer: look the registration up and text the code only if the phone is its
-    phone. The answer went out already, the same either way and as fast."""
-    registrations = await edge.registrations()
-    registered = await registrations.phone_of(workflow_id)
-    matches = registered is not None and hmac.compare_digest(registered, phone)
-    await edge.codes.issue(
-        "applicant_session",
-        workflow_id if matches else None,
-        phone if matches else None,
-        challenge=challenge,
-    )
-
-
 @router.post("/session", responses=responses(422, 429))
 async def ask_for_a_code(
     body: ApplicantReentry, request: Request, background: BackgroundTasks, edge: Services
@@ -80,23 +59,11 @@ async def ask_for_a_code(
     """A returning applicant: the ID number and the phone of the registration. An SMS code goes
     to that phone if and only if such a registration exists; the answer is the same either way.
     Then `POST /api/v1/applicant/session/code` with the challenge and the code."""
-    id_number = rules.check_id_number_format(body.id_number)
-    phone = rules.normalize_mobile(body.phone)
-    workflow_id = registration_workflow_id(
-        applicant_key(edge.settings.applicant_key_secret, id_number)
+    asked = await reentry.ask_for_code(
+        edge, body.id_number, body.phone, address=client_address(request)
     )
-    throttle = edge.applicant_throttle
-    keys = [
-        throttle.key("address", client_address(request)),
-        throttle.key("registration", workflow_id),
-    ]
-    if wait := await throttle.retry_after(keys):
-        refused("applicant.throttled")
-        raise EdgeRefused("applicant.throttled", retry_after=wait)
-    await throttle.failed(keys)  # every request counts: this is what sends SMS
-    challenge = edge.codes.new_challenge()
-    background.add_task(_send_if_registered, edge, workflow_id, phone, challenge)
-    return ReentryAnswer(challenge=challenge, message_zh=texts.EDGE_REENTRY_SENT)
+    background.add_task(reentry.send_if_registered, edge, asked)
+    return ReentryAnswer(challenge=asked.challenge, message_zh=texts.EDGE_REENTRY_SENT)
 
 
 @router.post("/session/code", responses=responses(422))
@@ -104,9 +71,5 @@ async def enter_with_the_code(
     body: CodeAnswer, request: Request, response: Response, edge: Services
 ) -> ApplicantSessionView:
     """The code from the SMS: a session for that one registration (cookie)."""
-    try:
-        workflow_id = await edge.codes.redeem("applicant_session", body.challenge, body.code)
-    except EdgeRefused as exc:
-        refused(exc.code)
-        raise
+    workflow_id = await reentry.answer_code(edge, body.challenge, body.code)
     return await bind_applicant(request, response, edge, workflow_id)

@@ -21,6 +21,7 @@ from domain.contracts.registration import (
     SignResult,
 )
 from domain.roles import Role
+from edge import signatures
 from edge.intake import ApplicationForm
 from edge.messages import EdgeRefused
 from edge.metrics import refused
@@ -44,8 +45,7 @@ router = APIRouter(prefix="/api/v1/registrations", tags=["registrations"])
 
 # An upload this far over the photo limit is refused before it is decoded (fit_photos re-encodes
 # the ones in between).
-_UPLOAD_FACTOR = 4
-_SIGNATURE_MAX_BYTES = 512 * 1024
+UPLOAD_FACTOR = 4
 
 
 async def starter(request: Request, edge: Services) -> ServiceIdentity | None:
@@ -70,8 +70,8 @@ async def reader(
 
 
 async def _photo(upload: UploadFile, field: str, limit: int) -> bytes:
-    data = await upload.read(limit * _UPLOAD_FACTOR + 1)
-    if len(data) > limit * _UPLOAD_FACTOR:
+    data = await upload.read(limit * UPLOAD_FACTOR + 1)
+    if len(data) > limit * UPLOAD_FACTOR:
         refused("photo.upload_too_large")
         raise EdgeRefused("photo.upload_too_large", fields=[field])
     return data
@@ -198,23 +198,26 @@ async def sign(
     applicant: ApplicantOfPath,
     edge: Services,
     signature: Annotated[UploadFile | None, File(description="the hand signature (PNG)")] = None,
-    typed_confirmation: Annotated[str | None, Form(max_length=100)] = None,
+    typed_confirmation: Annotated[
+        str | None, Form(max_length=100, description="the applicant's own name, typed")
+    ] = None,
 ) -> SignResult:
     """E-sign the application as it stands (its digest is in the status): a hand signature
-    from the page's pad, or, as the fallback, a typed confirmation."""
-    registrations = await edge.registrations()
+    from the page's pad, or, as the fallback, the applicant's name typed as the confirmation.
+    The evidence (the drawing, or the typed name with the digest) is kept."""
+    drawn = None
     if signature is not None:
-        data = await signature.read(_SIGNATURE_MAX_BYTES + 1)
-        if len(data) > _SIGNATURE_MAX_BYTES:
+        drawn = await signature.read(signatures.MAX_BYTES + 1)
+        if len(drawn) > signatures.MAX_BYTES:
             refused("photo.upload_too_large")
             raise EdgeRefused("photo.upload_too_large", fields=["signature"])
-        ref = await registrations.documents.put(data, content_type="image/png")
-    elif typed_confirmation and typed_confirmation.strip():
-        ref = "typed-confirmation"
-    else:
-        refused("signature.missing")
-        raise EdgeRefused("signature.missing", fields=["signature"])
-    return await registrations.sign(workflow_id, ref, actor=applicant.actor)
+    return await signatures.sign(
+        await edge.registrations(),
+        workflow_id,
+        actor=applicant.actor,
+        drawn=drawn,
+        typed_name=typed_confirmation,
+    )
 
 
 @router.post("/{workflow_id}/nudge", responses=responses(401, 403, 409, 503))
