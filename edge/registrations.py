@@ -100,11 +100,6 @@ class Registrations:
     def documents(self) -> LocalDocumentStore:
         return self._documents
 
-    @property
-    def checks(self) -> ApplicationChecks:
-        """The verification's cross-checks, for a page's checks as a field is left."""
-        return self._checks
-
     @staticmethod
     def today() -> date:
         """The applicant's date (age, birth date): China's, whatever the server's zone."""

@@ -21,6 +21,7 @@ from edge import consent
 from edge.intake import FIELD_CHECKS, ApplicationForm, check_field, check_photo
 from edge.lookups import search_units
 from edge.messages import EdgeRefused
+from edge.registrations import Registrations
 from edge.web.deps import (
     ANONYMOUS_COOKIE,
     AnonymousCsrf,
@@ -36,6 +37,7 @@ from edge.web.pages import render
 from edge.web.routes.applicant_session import bind_applicant
 from edge.web.routes.registrations import UPLOAD_FACTOR
 from edge.web.services import EdgeServices
+from store.verification import ApplicationChecks
 
 router = APIRouter(prefix="/register", include_in_schema=False)
 
@@ -133,16 +135,21 @@ def _given(request: Request, edge: EdgeServices) -> consent.GivenConsent | None:
     )
 
 
+def checks(edge: EdgeServices) -> ApplicationChecks:
+    """The verification's cross-checks, for the checks as a field is left: they read the
+    tables only, so they work while Temporal is away."""
+    return ApplicationChecks.embedded(edge.db, edge.settings)
+
+
 async def suggestions(edge: EdgeServices, name: str, id_number: str) -> list[str]:
     """Free usernames: the name's pinyin and the birth year, once both fields are right."""
-    registrations = await edge.registrations()
-    today = registrations.today()
+    today = Registrations.today()
     ages = edge.settings.applicant_ages
     if check_field("name", {"name": name}, today=today) or check_field(
         "id_number", {"id_number": id_number}, today=today, ages=ages
     ):
         return []
-    return await registrations.checks.free_usernames(rules.normalize_name(name), id_number)
+    return await checks(edge).free_usernames(rules.normalize_name(name), id_number)
 
 
 async def form_page(
@@ -257,15 +264,15 @@ async def start(request: Request, csrf: CsrfToken, edge: Services) -> Response:
         photos = await uploads(edge, posted)
     except EdgeRefused as exc:
         return await refused_form(request, edge, csrf, fields, [exc])
-    registrations = await edge.registrations()
     missing = [
         refusal("photo.required", name, PHOTO_TEXT[name])
         for name in PHOTO_FIELDS
         if not photos[name]
     ]
     if missing:
-        found = field_refusals(edge, fields, registrations.today())
+        found = field_refusals(edge, fields, Registrations.today())
         return await refused_form(request, edge, csrf, fields, found + missing)
+    registrations = await edge.registrations()
     try:
         # The photo checks and Argon2 are CPU work: off the event loop the requests share.
         application = await asyncio.to_thread(
@@ -292,14 +299,13 @@ async def check(field: str, request: Request, edge: Services) -> HTMLResponse:
     if field not in FIELD_CHECKS:
         raise EdgeRefused("request.not_found")
     fields = values(await request.form(), FIELD_CHECKS)
-    registrations = await edge.registrations()
     found = check_field(
-        field, fields, today=registrations.today(), ages=edge.settings.applicant_ages
+        field, fields, today=Registrations.today(), ages=edge.settings.applicant_ages
     )
     if found is None and field in ("unit_name", "unit_code"):
         found = await _unit_refusal(edge, field, fields)
     if found is None and field == "username":
-        taken = await registrations.checks.username_refusals(
+        taken = await checks(edge).username_refusals(
             rules.normalize_username(fields["username"]),
             fields.get("name", ""),
             fields.get("id_number", ""),
@@ -311,11 +317,10 @@ async def check(field: str, request: Request, edge: Services) -> HTMLResponse:
 
 async def _unit_refusal(edge: EdgeServices, field: str, fields: dict[str, str]) -> Refusal | None:
     """Unit and name against the units table, once the other one of the two is filled in."""
-    registrations = await edge.registrations()
     other = "unit_code" if field == "unit_name" else "unit_name"
-    if not fields.get(other) or check_field(other, fields, today=registrations.today()):
+    if not fields.get(other) or check_field(other, fields, today=Registrations.today()):
         return None
-    found = await registrations.checks.unit_refusals(
+    found = await checks(edge).unit_refusals(
         rules.normalize_unit_code(fields["unit_code"]), fields["unit_name"]
     )
     return next((one for one in found if field in one.fields), None)
