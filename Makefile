@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint lock clean histories bench browser
+.PHONY: screenshots run test lint lock clean histories bench browser
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,3 +59,7 @@ histories: $(STAMP)
 ## bench: throughput, latency, history size and memory beside a no-op skeleton (not part of test)
 bench: $(STAMP)
 	$(PY) -m bench.run
+
+## screenshots: the main pages at phone and desktop width, as PNGs in docs/screenshots/
+screenshots: $(STAMP) browser
+	JSHR_SCREENSHOTS=1 $(PY) -m pytest -q tests/browser -k screenshots

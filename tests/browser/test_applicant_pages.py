@@ -6,17 +6,22 @@ correction, the approval and the login."""
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
+import pytest
 from playwright.async_api import BrowserContext, Page, expect
+from temporalio.service import RPCError
 
 from devtools.samples import card_jpeg
 from domain.contracts.registration import Stage
-from store.seed import APPLICANTS, HEALTH_CENTRE
+from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL
 from testkit import reach
 from tests.browser.applicant import (
     Reviewer,
     accept_notice,
+    choose_photos,
     fill_person,
+    fill_unit,
     jpeg,
     latest_code,
     phone_photo,
@@ -102,6 +107,8 @@ async def test_a_registration_from_the_notice_to_the_user_center(
     live_edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     page = await phone.new_page()
+    urls: list[str] = []
+    page.on("request", lambda sent: urls.append(sent.url))
     await page.goto(f"{live_edge.url}/")
     await page.get_by_role("link", name="新用户注册").click()
     await accept_notice(page)
@@ -110,6 +117,8 @@ async def test_a_registration_from_the_notice_to_the_user_center(
     await page.get_by_role("button", name="提交注册").click()
 
     await confirm_phone(page, live_edge)
+    progress = await page.request.get(f"{live_edge.url}/register/progress")
+    assert progress.headers["cache-control"] == "no-store"
     await sign_by_hand(page)
     await expect(page.get_by_role("heading", name="等待单位审核")).to_be_visible(timeout=15000)
     await expect(page.get_by_text("个工作日,")).to_be_visible()
@@ -172,3 +181,33 @@ async def test_a_registration_from_the_notice_to_the_user_center(
     who = await page.request.get(f"{live_edge.url}/api/v1/staff/session")
     assert (await who.json())["role"] == "user"
     assert len(await sms_codes(live_edge.db, PERSON.phone)) == 1
+    # Nothing personal in any address the pages asked for (their forms post it).
+    for personal in (PERSON.id_number, PERSON.phone, PERSON.name, quote(PERSON.name)):
+        assert not [url for url in urls if personal in url], personal
+
+
+async def test_a_form_the_checks_refuse_keeps_its_photos_and_focuses_the_field(
+    live_edge: LiveEdge, phone: BrowserContext
+) -> None:
+    """The name and ID number pass their own rules but do not belong together: the real-name
+    check refuses the form, which keeps everything chosen and puts the focus on the name."""
+    page = await phone.new_page()
+    await page.goto(f"{live_edge.url}/register")
+    await accept_notice(page)
+    await fill_person(page, PERSON)
+    await page.locator("#f-name").fill("张四")
+    await fill_unit(page, PEOPLE_HOSPITAL)
+    await page.locator("#f-username").fill("zhangsi1990")
+    await page.locator("#f-password").fill(PASSWORD)
+    await choose_photos(page)
+    await expect(page.locator("#e-id_card_back")).to_have_text("照片可以使用")
+    await page.get_by_role("button", name="提交注册").click()
+    summary = page.get_by_role("alert")
+    await expect(summary).to_contain_text("姓名与身份证号不匹配")
+    await expect(page.locator("#f-name")).to_be_focused()
+    await expect(page.locator("#f-name")).to_have_attribute("aria-invalid", "true")
+    chosen = await page.locator("#f-id_card_front").evaluate("input => input.files.length")
+    assert chosen == 1 and page.url.endswith("/register/form")
+    registrations = live_edge.registrations
+    with pytest.raises(RPCError):  # nothing started
+        await registrations.status(registrations.workflow_id(PERSON.id_number))

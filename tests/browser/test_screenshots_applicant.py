@@ -1,15 +1,14 @@
 """`make screenshots`: the applicant's pages at phone and desktop width, as PNGs of the viewport
-in docs/screenshots/ (the README shows them). Skipped unless JSHR_SCREENSHOTS names the folder.
-"""
+in docs/screenshots/ (the README shows them). Runs only with JSHR_SCREENSHOTS=1."""
 
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from config import ROOT
 from domain.contracts.registration import Stage
 from store.seed import APPLICANTS, Person
 from testkit import reach
@@ -22,8 +21,10 @@ from tests.browser.applicant import (
 )
 from tests.browser.conftest import DESKTOP, PHONE, LiveEdge
 
-FOLDER = os.environ.get("JSHR_SCREENSHOTS")
-pytestmark = pytest.mark.skipif(not FOLDER, reason="make screenshots sets JSHR_SCREENSHOTS")
+SHOTS = ROOT / "docs" / "screenshots"
+pytestmark = pytest.mark.skipif(
+    os.environ.get("JSHR_SCREENSHOTS") != "1", reason="make screenshots (JSHR_SCREENSHOTS=1)"
+)
 PASSWORD = "Screen#Shot-2026"
 
 
@@ -31,7 +32,7 @@ class Camera:
     def __init__(self, page: Page, width: str) -> None:
         self.page = page
         self.width = width
-        self.folder = Path(FOLDER or ".")
+        self.folder = SHOTS
         self.folder.mkdir(parents=True, exist_ok=True)
 
     async def shoot(self, name: str, *, at: str | None = None) -> None:
