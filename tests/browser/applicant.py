@@ -11,10 +11,11 @@ from PIL import Image
 from playwright.async_api import BrowserContext, Page, expect
 
 from devtools.samples import card_jpeg, make_card
+from starter.client import RegistrationClient
 from store.seed import Person
 from testkit import eventually, outbox
+from testkit.edge import STAFF_PASSWORD, Edge
 from testkit.harness import App
-from tests.browser.conftest import STAFF_PASSWORD
 
 _CODE = re.compile(r"验证码为(\d{6})")
 
@@ -105,3 +106,9 @@ class Reviewer:
         assert answer.ok, await answer.text()
         body: dict[str, object] = await answer.json()
         return body
+
+
+def registrations_of(live_edge: Edge) -> RegistrationClient:
+    """The typed client of the worker behind the live edge (what the reviewer's side uses)."""
+    assert live_edge.harness is not None
+    return live_edge.harness.client

@@ -16,6 +16,7 @@ from devtools.samples import card_jpeg
 from domain.contracts.registration import Stage
 from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL
 from testkit import reach
+from testkit.edge import Edge
 from tests.browser.applicant import (
     Reviewer,
     accept_notice,
@@ -25,9 +26,9 @@ from tests.browser.applicant import (
     jpeg,
     latest_code,
     phone_photo,
+    registrations_of,
     sms_codes,
 )
-from tests.browser.conftest import LiveEdge
 
 PERSON = APPLICANTS[0]
 PASSWORD = "Sichuan#Road-2026"
@@ -71,7 +72,7 @@ async def choose_photos_with_a_large_one(page: Page) -> None:
     await expect(page.locator("#e-id_card_back")).to_have_text("照片可以使用")
 
 
-async def confirm_phone(page: Page, live_edge: LiveEdge) -> None:
+async def confirm_phone(page: Page, live_edge: Edge) -> None:
     await expect(page.get_by_role("heading", name="验证手机号码")).to_be_visible(timeout=15000)
     code = await latest_code(live_edge.db, PERSON.phone)
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
@@ -104,7 +105,7 @@ async def sign_by_hand(page: Page) -> None:
 
 
 async def test_a_registration_from_the_notice_to_the_user_center(
-    live_edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext
+    live_edge: Edge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     page = await phone.new_page()
     urls: list[str] = []
@@ -128,7 +129,7 @@ async def test_a_registration_from_the_notice_to_the_user_center(
     await expect(page.get_by_text("今天已催办过")).to_be_visible()
 
     # The unit admin, in a browser of their own, rejects the portrait side with a comment.
-    registrations = live_edge.registrations
+    registrations = registrations_of(live_edge)
     workflow_id = registrations.workflow_id(PERSON.id_number)
     assert workflow_id not in page.url
     reviewer = Reviewer(desktop, live_edge.url)
@@ -187,7 +188,7 @@ async def test_a_registration_from_the_notice_to_the_user_center(
 
 
 async def test_a_form_the_checks_refuse_keeps_its_photos_and_focuses_the_field(
-    live_edge: LiveEdge, phone: BrowserContext
+    live_edge: Edge, phone: BrowserContext
 ) -> None:
     """The name and ID number pass their own rules but do not belong together: the real-name
     check refuses the form, which keeps everything chosen and puts the focus on the name."""
@@ -208,6 +209,6 @@ async def test_a_form_the_checks_refuse_keeps_its_photos_and_focuses_the_field(
     await expect(page.locator("#f-name")).to_have_attribute("aria-invalid", "true")
     chosen = await page.locator("#f-id_card_front").evaluate("input => input.files.length")
     assert chosen == 1 and page.url.endswith("/register/form")
-    registrations = live_edge.registrations
+    registrations = registrations_of(live_edge)
     with pytest.raises(RPCError):  # nothing started
         await registrations.status(registrations.workflow_id(PERSON.id_number))

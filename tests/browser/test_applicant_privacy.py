@@ -17,6 +17,7 @@ from domain.contracts.registration import Stage
 from plumbing import search
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL, Person
 from testkit import reach
+from testkit.edge import Edge
 from testkit.harness import BIN, converter
 from tests.browser.applicant import (
     Reviewer,
@@ -25,8 +26,8 @@ from tests.browser.applicant import (
     fill_person,
     fill_unit,
     latest_code,
+    registrations_of,
 )
-from tests.browser.conftest import LiveEdge
 
 PERSON: Person = APPLICANTS[3]
 PASSWORD = "Privacy#Scan-2026"
@@ -79,7 +80,7 @@ def found_in_files(paths: list[Path], person: Person) -> dict[str, list[str]]:
 
 
 async def register_through_the_pages(
-    live_edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext
+    live_edge: Edge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     page = await phone.new_page()
     await page.goto(f"{live_edge.url}/register")
@@ -97,15 +98,15 @@ async def register_through_the_pages(
     await expect(page.get_by_role("heading", name="等待单位审核")).to_be_visible(timeout=15000)
     reviewer = Reviewer(desktop, live_edge.url)
     await reviewer.log_in("admin_hospital")
-    workflow_id = live_edge.registrations.workflow_id(PERSON.id_number)
+    workflow_id = registrations_of(live_edge).workflow_id(PERSON.id_number)
     assert (await reviewer.decide(workflow_id, approve=True))["accepted"] is True
-    await reach(live_edge.registrations, workflow_id, Stage.COMPLETED)
+    await reach(registrations_of(live_edge), workflow_id, Stage.COMPLETED)
     await page.reload()
     await expect(page.get_by_role("heading", name="注册成功")).to_be_visible()
 
 
 async def test_temporal_and_the_logs_hold_the_applicant_only_encrypted(
-    live_edge: LiveEdge,
+    live_edge: Edge,
     phone: BrowserContext,
     desktop: BrowserContext,
     temporal_db: Path,
@@ -134,7 +135,7 @@ async def test_temporal_and_the_logs_hold_the_applicant_only_encrypted(
     "privacy branch (issue #16) encrypts them",
 )
 async def test_the_application_database_holds_no_name_or_phone_in_plaintext(
-    live_edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext
+    live_edge: Edge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     await register_through_the_pages(live_edge, phone, desktop)
     app_db = Path(live_edge.db.settings.database_url.removeprefix("sqlite+aiosqlite:///"))

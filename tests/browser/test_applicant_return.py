@@ -13,14 +13,14 @@ from domain.contracts.registration import Stage
 from store.models import PhoneCode
 from store.seed import APPLICANTS
 from testkit import eventually, outbox, reach, request
-from tests.browser.applicant import latest_code, sms_codes
-from tests.browser.conftest import LiveEdge
+from testkit.edge import Edge
+from tests.browser.applicant import latest_code, registrations_of, sms_codes
 
 PERSON = APPLICANTS[2]
 _REENTRY = re.compile(r"查看注册申请的验证码为(\d{6})")
 
 
-async def reentry_code(live_edge: LiveEdge, phone: str) -> str:
+async def reentry_code(live_edge: Edge, phone: str) -> str:
     async def sent() -> list[str]:
         return [
             m[1]
@@ -31,7 +31,7 @@ async def reentry_code(live_edge: LiveEdge, phone: str) -> str:
     return (await eventually(sent))[-1]
 
 
-async def move_codes_back(live_edge: LiveEdge, **delta: float) -> None:
+async def move_codes_back(live_edge: Edge, **delta: float) -> None:
     """The clock of the registration's SMS codes, moved back: as if that much time had passed."""
     async with live_edge.db.sessions.begin() as session:
         for row in await session.scalars(select(PhoneCode).where(PhoneCode.phone == PERSON.phone)):
@@ -39,7 +39,7 @@ async def move_codes_back(live_edge: LiveEdge, **delta: float) -> None:
             row.expires_at -= timedelta(**delta)
 
 
-async def come_back(page: Page, live_edge: LiveEdge, phone: str) -> None:
+async def come_back(page: Page, live_edge: Edge, phone: str) -> None:
     await page.goto(f"{live_edge.url}/")
     await page.get_by_role("link", name="查询注册进度").click()
     await page.get_by_label("身份证号码").fill(PERSON.id_number)
@@ -49,9 +49,9 @@ async def come_back(page: Page, live_edge: LiveEdge, phone: str) -> None:
 
 
 async def test_an_applicant_comes_back_by_phone_and_withdraws(
-    live_edge: LiveEdge, phone: BrowserContext
+    live_edge: Edge, phone: BrowserContext
 ) -> None:
-    registrations = live_edge.registrations
+    registrations = registrations_of(live_edge)
     workflow_id = await registrations.start(request(PERSON))
     await reach(registrations, workflow_id, Stage.AWAITING_PHONE_CODE)
     page = await phone.new_page()

@@ -11,6 +11,7 @@ import pytest
 from playwright.async_api import Browser, BrowserContext, expect
 
 from store.seed import APPLICANTS, PEOPLE_HOSPITAL
+from testkit.edge import Edge
 from tests.browser.applicant import (
     accept_notice,
     choose_photos,
@@ -18,7 +19,7 @@ from tests.browser.applicant import (
     latest_code,
     phone_photo,
 )
-from tests.browser.conftest import PHONE, LiveEdge
+from tests.browser.conftest import PHONE
 
 PERSON = APPLICANTS[1]
 
@@ -37,7 +38,7 @@ async def no_js(browser: Browser) -> AsyncIterator[BrowserContext]:
 
 
 async def test_without_javascript_an_applicant_still_registers(
-    live_edge: LiveEdge, no_js: BrowserContext
+    live_edge: Edge, no_js: BrowserContext
 ) -> None:
     page = await no_js.new_page()
     await page.goto(f"{live_edge.url}/register")

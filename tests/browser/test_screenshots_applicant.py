@@ -14,14 +14,16 @@ from config import ROOT
 from domain.contracts.registration import Stage
 from store.seed import APPLICANTS, Person
 from testkit import reach
+from testkit.edge import Edge
 from tests.browser.applicant import (
     Reviewer,
     accept_notice,
     choose_photos,
     fill_person,
     latest_code,
+    registrations_of,
 )
-from tests.browser.conftest import DESKTOP, PHONE, LiveEdge
+from tests.browser.conftest import DESKTOP, PHONE
 
 SHOTS = ROOT / "docs" / "screenshots"
 pytestmark = pytest.mark.skipif(
@@ -53,7 +55,7 @@ class Camera:
             small.save(self.folder / f"applicant-{name}-{self.width}.png", optimize=True)
 
 
-async def walk(live_edge: LiveEdge, page: Page, camera: Camera, person: Person) -> None:
+async def walk(live_edge: Edge, page: Page, camera: Camera, person: Person) -> None:
     await page.goto(f"{live_edge.url}/")
     await camera.shoot("home")
     await page.get_by_role("link", name="新用户注册").click()
@@ -90,7 +92,7 @@ async def walk(live_edge: LiveEdge, page: Page, camera: Camera, person: Person) 
     await page.get_by_role("button", name="确认签名并提交审核").click()
     await expect(page.get_by_role("heading", name="等待单位审核")).to_be_visible(timeout=15000)
     await camera.shoot("review")
-    registrations = live_edge.registrations
+    registrations = registrations_of(live_edge)
     workflow_id = registrations.workflow_id(person.id_number)
     reviewer = Reviewer(page.context, live_edge.url)
     await reviewer.log_in("admin_centre")
@@ -114,7 +116,7 @@ async def walk(live_edge: LiveEdge, page: Page, camera: Camera, person: Person) 
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 async def test_screenshots_of_the_applicants_pages(
-    live_edge: LiveEdge, browser: Browser, width: str
+    live_edge: Edge, browser: Browser, width: str
 ) -> None:
     phone = width == "phone"
     context = await browser.new_context(

@@ -15,7 +15,7 @@ from edge.web.routes.register_form import PAGE_ORDER
 from store.models import Account
 from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL
 from testkit import TODAY, count
-from tests.edge.conftest import Edge, make_edge
+from testkit.edge import Edge, make_edge
 
 PERSON = APPLICANTS[0]
 HTML = {"accept": "text/html"}
