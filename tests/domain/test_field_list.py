@@ -33,6 +33,7 @@ def test_the_form_has_every_field_but_the_hash_and_the_consent_record() -> None:
         "password",
         "notice_version",
         "consented_at",
+        "sensitive_consented_at",
     }
     assert set(ApplicationForm.model_fields) == expected
     for photo in PHOTO_FIELDS:

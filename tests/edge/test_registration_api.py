@@ -252,9 +252,14 @@ async def test_the_applicant_signs_nudges_and_is_told_what_the_stage_refuses(liv
         nothing = await applicant.post(f"{API}/{workflow_id}/signature", headers=csrf)
         assert nothing.status_code == 422
         assert nothing.json()["errors"][0]["code"] == "signature.missing"
+        # The typed confirmation is the applicant's own name (edge.signatures).
+        other = await applicant.post(
+            f"{API}/{workflow_id}/signature", data={"typed_confirmation": "王五"}, headers=csrf
+        )
+        assert other.json()["errors"][0]["code"] == "signature.name_mismatch"
         signed = await applicant.post(
             f"{API}/{workflow_id}/signature",
-            data={"typed_confirmation": "本人确认以上信息真实有效"},
+            data={"typed_confirmation": person.name},
             headers=csrf,
         )
         assert signed.status_code == 200 and signed.json()["accepted"] is True
