@@ -84,7 +84,8 @@ class Reviewer:
     """A unit admin in a browser of their own, logged in, deciding through the edge's JSON API
     (the staff portal's pages are another engineer's; the API is what they call)."""
 
-    def __init__(self, context: BrowserContext, url: str) -> None:
+    def __init__(self, context: BrowserContext, url: str | None) -> None:
+        assert url is not None, "the edge is not served"
         self.request = context.request
         self.url = url
         self.csrf = ""

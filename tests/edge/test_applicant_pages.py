@@ -9,13 +9,16 @@ from datetime import UTC, datetime
 
 import httpx
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
+from devtools.samples import card_jpeg
 from edge.intake import FIELD_CHECKS, check_field
 from edge.web.routes.register_form import PAGE_ORDER
 from store.models import Account
 from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL
 from testkit import TODAY, count
 from testkit.edge import Edge, make_edge
+from testkit.harness import App
 
 PERSON = APPLICANTS[0]
 HTML = {"accept": "text/html"}
@@ -244,7 +247,7 @@ async def test_without_a_session_my_registration_sends_the_applicant_to_prove_th
             assert answer.status_code == 303 and answer.headers["location"] == "/register/return"
 
 
-async def test_the_faq_tells_the_numbers_the_system_runs_with(app) -> None:  # type: ignore[no-untyped-def]
+async def test_the_faq_tells_the_numbers_the_system_runs_with(app: App) -> None:
     edge = make_edge(
         app,
         phone_code_resend_cooldown_seconds=90,
@@ -261,11 +264,8 @@ async def test_the_faq_tells_the_numbers_the_system_runs_with(app) -> None:  # t
 
 
 async def test_the_start_refuses_an_outdated_consent_by_verifications_own_refusal(
-    dev_env,
-    app,  # type: ignore[no-untyped-def]
+    dev_env: WorkflowEnvironment, app: App
 ) -> None:
-    from devtools.samples import card_jpeg
-
     edge = make_edge(app, temporal=dev_env.client)
     async with edge.app.router.lifespan_context(edge.app), edge.client() as client:
         csrf = csrf_of(await client.get("/register"))
