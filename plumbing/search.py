@@ -9,6 +9,12 @@ APPLICANT_KEY = SearchAttributeKey.for_keyword("ApplicantKey")
 REVIEW_ROUND = SearchAttributeKey.for_int("ReviewRound")
 ESCALATION_LEVEL = SearchAttributeKey.for_int("EscalationLevel")
 REVIEW_DUE_AT = SearchAttributeKey.for_datetime("ReviewDueAt")
+# What a reviewer's inbox row needs, so that listing it costs no per-row describe or query:
+# when this round entered review (the inbox's order and paging key), the instant the review is
+# due (the policy's escalation; "overdue" past it), and how often the applicant nudged.
+REVIEW_ENTERED_AT = SearchAttributeKey.for_datetime("ReviewEnteredAt")
+REVIEW_DEADLINE = SearchAttributeKey.for_datetime("ReviewDeadline")
+NUDGE_COUNT = SearchAttributeKey.for_int("NudgeCount")
 
 ALL = (
     STAGE,
@@ -18,6 +24,9 @@ ALL = (
     REVIEW_ROUND,
     ESCALATION_LEVEL,
     REVIEW_DUE_AT,
+    REVIEW_ENTERED_AT,
+    REVIEW_DEADLINE,
+    NUDGE_COUNT,
 )
 
 

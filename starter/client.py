@@ -51,6 +51,10 @@ WORKFLOW_TYPE = "RegistrationWorkflow"
 # How long a signed message stays valid: it is checked the moment an Update arrives.
 ASSERTION_TTL = timedelta(minutes=5)
 M = TypeVar("M", bound=Message)
+# The memo, which visibility lists return (unlike the static summary) and later runs inherit:
+# what a reviewer's inbox row shows of the applicant. Masked, and encrypted like any payload.
+MEMO_MASKED_NAME = "masked_name"
+MEMO_UNIT_NAME = "unit_name"
 
 
 class Prechecks(Protocol):
@@ -164,6 +168,7 @@ class RegistrationClient:
                 f"注册 {mask_name(request.name)} · {request.unit_name} · "
                 f"{ROLE_TEXT_ZH[request.requested_role]}"
             ),
+            memo={MEMO_MASKED_NAME: mask_name(request.name), MEMO_UNIT_NAME: request.unit_name},
         )
         return workflow_id
 

@@ -57,6 +57,7 @@ with workflow.unsafe.imports_passed_through():
         RegistrationOutcome,
         RegistrationRequest,
         RegistrationStatus,
+        Rejection,
         ResendResult,
         Resubmission,
         ResubmitResult,
@@ -84,6 +85,9 @@ def _next_china_midnight(instant: datetime) -> datetime:
 # them gets its first answer. One repeated after it was forgotten is judged afresh, and its
 # assertion must still be valid for the current round.
 KEPT_DECISIONS = 50
+# Running registrations that started before these search attributes existed keep the commands
+# their history recorded: the inbox shows them without a deadline until their next run.
+INBOX_ATTRIBUTES = "inbox-search-attributes"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -163,6 +167,7 @@ class RegistrationWorkflow:
         self._withdrawn = False
         self._account: Account | None = None
         self._history = list(carried.history)
+        self._rejections = list(carried.rejections)
 
     @workflow.run
     async def run(self, input: RegistrationInput) -> RegistrationOutcome:
@@ -276,6 +281,16 @@ class RegistrationWorkflow:
             return True
         assert decision.reason is not None
         reason = decision.reason
+        self._rejections.append(
+            Rejection(
+                round=self._round,
+                at=workflow.now(),
+                reviewer=decision.reviewer_id,
+                reason=reason,
+                fields=decision.fields,
+                comment=decision.comment,
+            )
+        )
         self._refusals = [
             Refusal(
                 code=f"review.{reason.value}",
@@ -329,6 +344,7 @@ class RegistrationWorkflow:
             decisions={k: v for k, v in self._decisions.items() if v is not None},
             changed_fields=self._changed_fields,
             history=self._history,
+            rejections=self._rejections,
         )
 
     async def _finish(self, stage: Stage) -> RegistrationOutcome:
@@ -441,6 +457,8 @@ class RegistrationWorkflow:
         self._last_nudge_at = now
         self._nudges += 1
         await self._remind(Reminder(at=now, label=f"nudge {self._nudges}"), self._plan.reviewers)
+        if workflow.patched(INBOX_ATTRIBUTES):
+            self._publish()  # the inbox's "nudged" badge
         return NudgeResult(
             sent=True, message_zh=texts.NUDGE_SENT, next_allowed_at=_next_china_midnight(now)
         )
@@ -490,6 +508,7 @@ class RegistrationWorkflow:
             changed_fields=self._changed_fields,
             account=self._account,
             history=self._history,
+            rejections=self._rejections,
         )
 
     @workflow.query
@@ -535,7 +554,24 @@ class RegistrationWorkflow:
             updates.append(search.REVIEW_DUE_AT.value_set(self._next_reminder.at))
         else:
             updates.append(search.REVIEW_DUE_AT.value_unset())
+        if workflow.patched(INBOX_ATTRIBUTES):
+            updates += self._inbox_attributes()
         workflow.upsert_search_attributes(updates)
+
+    def _inbox_attributes(self) -> list[SearchAttributeUpdate[Any]]:
+        """What a reviewer's inbox row shows; the review's two instants only while it waits."""
+        entered = due = None
+        if self._stage == Stage.AWAITING_REVIEW and self._plan is not None:
+            entered = self._entered_review_at
+            # Due when the policy escalates: the end of the seed's "1-3 working days".
+            due = next((r.at for r in self._plan.reminders if r.escalation_level), None)
+        return [
+            search.NUDGE_COUNT.value_set(self._nudges),
+            search.REVIEW_ENTERED_AT.value_set(entered)
+            if entered
+            else search.REVIEW_ENTERED_AT.value_unset(),
+            search.REVIEW_DEADLINE.value_set(due) if due else search.REVIEW_DEADLINE.value_unset(),
+        ]
 
     def _details(self) -> str:
         waiting_for = {

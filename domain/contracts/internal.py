@@ -26,6 +26,7 @@ from domain.contracts.registration import (
     UNDECLARED_FIELDS,
     DecisionResult,
     RegistrationRequest,
+    Rejection,
     ReviewDecision,
     Signature,
     Stage,
@@ -176,6 +177,7 @@ class CarriedState(Message):
     decisions: dict[str, DecisionResult] = {}
     changed_fields: list[str] = []
     history: list[AuditEntry] = []
+    rejections: list[Rejection] = []
 
 
 class Continuation(Message):

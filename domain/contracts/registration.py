@@ -187,6 +187,17 @@ class ReviewDecision(Message):
         return self
 
 
+class Rejection(Message):
+    """A reviewer's rejection in an earlier round: what the reviewer of the next round reads."""
+
+    round: int
+    at: datetime
+    reviewer: str
+    reason: RejectionReason
+    fields: list[str] = []
+    comment: str = ""
+
+
 class DecisionResult(Message):
     accepted: bool
     code: str
@@ -233,6 +244,7 @@ class RegistrationStatus(Message):
     changed_fields: list[str] = []
     account: Account | None = None
     history: list[AuditEntry] = []
+    rejections: list[Rejection] = []
 
 
 class ApplicationView(Message):
