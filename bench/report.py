@@ -341,8 +341,9 @@ def markdown(r: dict[str, Any]) -> str:
             f"{w['worker_max_cached_workflows']} |",
             f"| `list_workflows` of admin_hospital's inbox (s, rows) | "
             f"{w['list_workflows_seconds']} ({w['list_workflows_count']:,}) |",
-            f"| `reviewer_inbox` (lists and describes each) (s, rows) | "
-            f"{w['reviewer_inbox_seconds']} ({w['reviewer_inbox_count']:,}) |",
+            f"| `reviewer_inbox`, first page of 20 (s, rows waiting) | "
+            f"{w.get('reviewer_inbox_first_page_seconds', w.get('reviewer_inbox_seconds'))} "
+            f"({w['reviewer_inbox_count']:,}) |",
             f'| "new application" audit rows per registration | '
             f"{_counts(once['audit_rows_per_registration'])} |",
             f"| its outbox rows per registration (SMS + e-mail to 1 reviewer) | "

@@ -92,8 +92,8 @@ async def many_waiting(
     result["list_workflows_count"] = len(raw)
     began = time.perf_counter()
     inbox = await reviewer_inbox(client, reviewer)
-    result["reviewer_inbox_seconds"] = round(time.perf_counter() - began, 3)
-    result["reviewer_inbox_count"] = len(inbox)
+    result["reviewer_inbox_first_page_seconds"] = round(time.perf_counter() - began, 3)
+    result["reviewer_inbox_count"] = inbox.total
     result["inbox_query"] = query
     if raw:
         description = await client.get_workflow_handle(raw[0]).describe()

@@ -61,7 +61,10 @@ async def test_registration_completes_and_is_searchable(dev_env, app, e2e) -> No
             for name in ("admin_hospital", "admin_centre", "sysadmin")
         }
     inboxes = {
-        name: [item.workflow_id for item in await reviewer_inbox(dev_env.client, admin)]
+        name: [
+            item.workflow_id
+            for item in (await reviewer_inbox(dev_env.client, admin, page_size=1000)).items
+        ]
         for name, admin in admins.items()
     }
     assert workflow_id in inboxes["admin_hospital"]
