@@ -3,7 +3,6 @@ through the edge as the person who logged in (`python -m starter login`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -19,22 +18,26 @@ review = typer.Typer(no_args_is_help=True, help="Review registrations (unit and 
 
 
 @review.command()
-def inbox() -> None:
-    """Registrations you may decide, the oldest deadline first (applicants masked)."""
-    items = call(Settings(), "GET", "/api/v1/review/inbox")
-    now = datetime.now(UTC)
-    table = Table("registration", "applicant", "round", "waiting", "escalation", "next reminder")
-    for item in items:
-        waiting = now - datetime.fromisoformat(item["started_at"])
+def inbox(
+    page: Annotated[int, typer.Option(help="page of 20, the earliest deadline first")] = 1,
+) -> None:
+    """Registrations you may decide, the earliest deadline first (applicants masked)."""
+    found = call(Settings(), "GET", f"/api/v1/review/inbox?page={page}")
+    table = Table(
+        "registration", "applicant", "round", "escalation", "nudges", "entered review", "due",
+        title=f"page {found['page']} of {found['pages']}, {found['total']} waiting",
+    )  # fmt: skip
+    for item in found["items"]:
         table.add_row(
             item["workflow_id"],
-            item["summary"],
+            item["masked_name"] or "-",
             str(item["round"]),
-            f"{waiting.days}d {waiting.seconds // 3600}h",
             str(item["escalation_level"]),
-            item["due_at"] or "-",
+            str(item["nudges"]),
+            item["entered_at"] or "-",
+            item["deadline"] or "-",
         )
-    console.print(table if items else "inbox empty")
+    console.print(table if found["items"] else "inbox empty")
 
 
 @review.command()

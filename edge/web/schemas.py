@@ -92,12 +92,25 @@ class WithdrawalBody(Body):
 
 class InboxEntry(Body):
     workflow_id: str
-    summary: str
+    masked_name: str
     unit_code: str
+    unit_name: str
+    requested_role: Role | None
     round: int
     escalation_level: int
-    due_at: datetime | None
-    started_at: datetime
+    nudges: int
+    # When this round entered review, and when it is due (the policy's escalation).
+    entered_at: datetime | None
+    deadline: datetime | None
+
+
+class InboxPageView(Body):
+    """One page of the inbox, the earliest deadline first."""
+
+    items: list[InboxEntry]
+    total: int
+    page: int
+    pages: int
 
 
 class ReviewedApplication(Body):

@@ -84,9 +84,9 @@ async def test_an_applicant_registers_and_the_unit_admin_approves(live: Edge) ->
         staff_csrf = {"X-CSRF-Token": await live.login(admin, "admin_hospital")}
 
         async def in_inbox() -> bool:
-            inbox = await admin.get("/api/v1/review/inbox")
+            inbox = await admin.get("/api/v1/review/inbox?page_size=100")
             assert inbox.status_code == 200, inbox.text
-            return workflow_id in [item["workflow_id"] for item in inbox.json()]
+            return workflow_id in [item["workflow_id"] for item in inbox.json()["items"]]
 
         await eventually(in_inbox)
         view = await admin.get(f"/api/v1/review/{workflow_id}")
@@ -127,7 +127,7 @@ async def test_a_unit_admin_of_another_unit_gets_403_and_changes_nothing(live: E
         ):
             assert answer.status_code == 403
             assert answer.json()["errors"][0]["code"] == "reviewer.not_authorized"
-        inbox = (await other.get("/api/v1/review/inbox")).json()
+        inbox = (await other.get("/api/v1/review/inbox?page_size=100")).json()["items"]
         assert workflow_id not in [item["workflow_id"] for item in inbox]
     status = await live.harness.client.status(workflow_id)
     assert status.stage == Stage.AWAITING_REVIEW and status.history[-1].kind != "decision"

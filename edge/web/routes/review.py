@@ -6,25 +6,44 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from domain.contracts.registration import DecisionResult
-from edge.inbox import reviewer_inbox
+from domain.roles import Role
+from edge.inbox import InboxFilter, Tab, reviewer_inbox
 from edge.messages import EdgeRefused
 from edge.metrics import refused
 from edge.web.deps import CurrentStaff, Services, WorkflowId
 from edge.web.errors import responses
-from edge.web.schemas import DecisionBody, InboxEntry, ReviewedApplication
+from edge.web.schemas import DecisionBody, InboxEntry, InboxPageView, ReviewedApplication
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
 
-@router.get("/inbox", responses=responses(401, 503))
-async def inbox(staff: CurrentStaff, edge: Services) -> list[InboxEntry]:
-    """Registrations this account may decide, the oldest deadline first (applicants masked)."""
+@router.get("/inbox", responses=responses(401, 422, 503))
+async def inbox(
+    staff: CurrentStaff,
+    edge: Services,
+    tab: Annotated[Literal["pending", "escalated", "all"], Query()] = "pending",
+    unit_code: Annotated[str | None, Query(pattern=r"^[0-9A-Z]{18}$")] = None,
+    role: Role | None = None,
+    resubmitted: bool | None = None,
+    overdue: bool = False,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    page_size: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> InboxPageView:
+    """Registrations this account may decide, the earliest deadline first (applicants masked).
+    `unit_code` and `role` filter a system admin's inbox; `tab=escalated|all` is theirs too."""
     temporal = await edge.temporal.get()
-    return [InboxEntry(**item.__dict__) for item in await reviewer_inbox(temporal, staff.account)]
+    filters = InboxFilter(Tab(tab), unit_code, role, resubmitted, overdue)
+    found = await reviewer_inbox(temporal, staff.account, filters, page=page, page_size=page_size)
+    return InboxPageView(
+        items=[InboxEntry(**item.__dict__) for item in found.items],
+        total=found.total,
+        page=found.page,
+        pages=found.pages,
+    )
 
 
 @router.get("/{workflow_id}", responses=responses(401, 403, 404, 503))
