@@ -93,6 +93,8 @@ class Settings(BaseSettings):
     temporal_namespace: str = "default"
     task_queue: str = "registration"
     temporal_ui_port: int = 8233
+    # Where system admins open a registration in the Temporal Web UI (from the staff portal).
+    temporal_ui_url: str | None = None
     temporal_db_file: Path = ROOT / "var" / "temporal.db"
 
     # Workflows a worker keeps in memory. Registrations wait for days and wake at most once a
@@ -224,6 +226,9 @@ class Settings(BaseSettings):
         if self.assertion_signing_key is None:
             return None
         return parse_signing_key(self.assertion_signing_key.get_secret_value())
+
+    def temporal_ui(self) -> str:
+        return (self.temporal_ui_url or f"http://localhost:{self.temporal_ui_port}").rstrip("/")
 
     def ui_origins(self) -> tuple[str, ...]:
         return self.codec_allowed_origins or (

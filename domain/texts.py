@@ -448,6 +448,10 @@ EDGE: dict[str, Text] = {
     "photo.upload_too_large": Text(
         "照片文件过大,请压缩后重新上传", "the uploaded photo is far over the size limit"
     ),
+    "invitation.unit_unknown": Text("请选择一个有效的单位", "no such active unit"),
+    "invitation.used": Text(
+        "该邀请码已被使用,不能撤销", "the invitation was used: it stays as evidence"
+    ),
     "reviewer.not_authorized": Text(
         "您不能审核该申请", "this account may not review that registration"
     ),

@@ -367,6 +367,15 @@ class WorkdayCalendar:
             n -= self.is_workday(day)
         return day
 
+    def workdays_between(self, start: date, end: date) -> int:
+        """Return how many working days lie after ``start``, up to and including ``end``
+        (0 when ``end`` is not after ``start``): "还剩 N 个工作日" from today to a deadline."""
+        count, day = 0, start
+        while day < end:
+            day += timedelta(days=1)
+            count += self.is_workday(day)
+        return count
+
     def workday_instant(self, entered: datetime, n: int, at: time = time(9, 0)) -> datetime:
         """Return ``at`` (Asia/Shanghai) on the ``n``-th working day after ``entered``.
 

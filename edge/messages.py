@@ -45,6 +45,8 @@ STATUS: dict[str, int] = {
     "assertion.refused": 403,
     "decision.not_counted": 409,
     "photo.upload_too_large": 413,
+    "invitation.unit_unknown": 422,
+    "invitation.used": 409,
     "reviewer.not_authorized": 403,
     "reviewer.is_applicant": 403,
     "reviewer.inactive": 403,

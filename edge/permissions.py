@@ -4,21 +4,27 @@ permission workflows)."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import timedelta
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.client import Client, WorkflowUpdateFailedError
 
 from config import Settings
 from domain.assertions import Actor, AssertionSigner
 from domain.contracts.internal import ChangeResult
-from domain.contracts.permissions import PermissionStatus
+from domain.contracts.permissions import PermissionStage, PermissionStatus
 from domain.contracts.registration import DecisionResult
+from domain.permissions import Change, decision_refusal
 from domain.roles import Role
 from edge.registrations import update_refusal
-from starter.permission_client import PermissionClient
+from starter.permission_client import CHANGE_WORKFLOW, PREFIX, PermissionClient
 from store.models import Account
 from store.permission_checks import PermissionChecks
+
+_USERNAME = re.compile(r"^[a-z0-9_]{1,32}$")
 
 
 class Permissions:
@@ -37,6 +43,51 @@ class Permissions:
             signer=signer,
             ttl=timedelta(seconds=settings.assertion_ttl_seconds),
         )
+        self._temporal = temporal
+        self._db = db
+
+    async def _statuses(self, query: str) -> list[tuple[str, PermissionStatus]]:
+        ids = [e.id async for e in self._temporal.list_workflows(query)]
+        statuses = await asyncio.gather(*(self._client.status(i) for i in ids))
+        return list(zip(ids, statuses, strict=True))
+
+    async def requests_of(self, username: str) -> list[tuple[str, PermissionStatus]]:
+        """The account's own requests, running or done (as long as visibility keeps them)."""
+        if not _USERNAME.match(username):
+            return []
+        query = f'WorkflowType="{CHANGE_WORKFLOW}" AND WorkflowId STARTS_WITH "{PREFIX}{username}-"'
+        return [(i, s) for i, s in await self._statuses(query) if s.username == username]
+
+    async def to_decide(self, account: Account) -> list[tuple[str, PermissionStatus]]:
+        """Requests awaiting approval whose decision by `account` would count (the permission
+        rule, `domain.permissions.decision_refusal`), the four-eyes state in each status.
+
+        Requests are few beside registrations: one status query each."""
+        query = f'WorkflowType="{CHANGE_WORKFLOW}" AND ExecutionStatus="Running"'
+        waiting = [
+            (i, s)
+            for i, s in await self._statuses(query)
+            if s.stage == PermissionStage.AWAITING_APPROVAL
+        ]
+        async with self._db() as session:
+            holders = {
+                a.username: a
+                for a in await session.scalars(
+                    select(Account).where(Account.username.in_({s.username for _, s in waiting}))
+                )
+            }
+        return [
+            (i, s)
+            for i, s in waiting
+            if decision_refusal(
+                account,
+                holder=s.username,
+                holder_unit=h.unit_code if (h := holders.get(s.username)) else None,
+                change=Change(s.role, s.permission),
+                approvals=s.approvals,
+            )
+            is None
+        ]
 
     async def request(
         self,

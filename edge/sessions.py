@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
@@ -38,6 +38,18 @@ def token_hash(token: str) -> str:
     """Tokens are 256 random bits: a plain SHA-256 is as good as a keyed one, and survives a
     rotation of the session key."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LiveSession:
+    """One of an account's sessions as its holder sees them: when it began and was last used.
+    `id` names it in a form without giving away its token hash."""
+
+    id: str
+    created_at: datetime
+    last_seen_at: datetime
+    expires_at: datetime
+    current: bool
 
 
 @dataclass(frozen=True)
@@ -166,3 +178,49 @@ class SessionStore:
                 .values(ended_at=self.clock(), end_reason=reason)
             )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def public_id(self, token_hash_: str) -> str:
+        return self.keyed("session-id", token_hash_)[:24]
+
+    async def live(self, kind: SessionKind, subject: str, *, current: str) -> list[LiveSession]:
+        """The sessions of one account not ended nor expired, the current one (`current`, its
+        token hash) first."""
+        now = self.clock()
+        idle = timedelta(minutes=self._settings.staff_session_idle_minutes)
+        async with self._sessions() as session:
+            rows = await session.scalars(
+                select(EdgeSession).where(
+                    EdgeSession.kind == kind,
+                    EdgeSession.subject == subject,
+                    EdgeSession.ended_at.is_(None),
+                    EdgeSession.expires_at > now,
+                )
+            )
+            found = [
+                LiveSession(
+                    id=self.public_id(row.token_hash),
+                    created_at=row.created_at,
+                    last_seen_at=row.last_seen_at,
+                    expires_at=row.expires_at,
+                    current=row.token_hash == current,
+                )
+                for row in rows
+                if kind != "staff" or now < row.last_seen_at + idle
+            ]
+        return sorted(found, key=lambda s: (not s.current, -s.last_seen_at.timestamp()))
+
+    async def end_by_id(self, kind: SessionKind, subject: str, public_id: str, reason: str) -> bool:
+        """End the session of this account named `public_id`; False when there is none."""
+        async with self._sessions() as session:
+            hashes = await session.scalars(
+                select(EdgeSession.token_hash).where(
+                    EdgeSession.kind == kind,
+                    EdgeSession.subject == subject,
+                    EdgeSession.ended_at.is_(None),
+                )
+            )
+            target = next((h for h in hashes if self.public_id(h) == public_id), None)
+        if target is None:
+            return False
+        await self.end(target, reason)
+        return True

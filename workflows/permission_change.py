@@ -224,6 +224,7 @@ class PermissionChangeWorkflow:
             username=self._request.username,
             role=self._request.role,
             permission=self._request.permission,
+            reason=self._request.reason,
             approvers=self._plan.approvers,
             escalation_targets=self._plan.escalation_targets,
             approvals=self._approvals,

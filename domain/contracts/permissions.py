@@ -97,6 +97,7 @@ class PermissionStatus(Message):
     username: str
     role: Role | None = None
     permission: str | None = None
+    reason: str = ""
     approvers: list[str] = []
     escalation_targets: list[str] = []
     approvals: list[str] = []

@@ -34,6 +34,9 @@ from edge.web.routes import (
     register_steps,
     registrations,
     review,
+    staff_admin,
+    staff_pages,
+    staff_review,
     staff_session,
 )
 from edge.web.services import HERE, EdgeServices, TemporalConnection
@@ -71,6 +74,9 @@ ROUTERS = (
     review.router,
     permissions.router,
     accounts.router,
+    staff_pages.router,
+    staff_review.router,
+    staff_admin.router,
 )
 
 
