@@ -37,6 +37,7 @@ from domain.contracts.registration import Stage
 from domain.roles import Role
 from domain.workdays import WorkdayCalendar
 from plumbing import search
+from plumbing.connect import data_converter_for
 from starter.client import MEMO_MASKED_NAME, MEMO_UNIT_NAME
 from store.db import make_engine, make_sessions
 from store.models import Account
@@ -168,7 +169,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
     use_run_keys()
     with tempfile.TemporaryDirectory(prefix="jshr-bench-inbox-") as tmp:
         workdir = Path(tmp)
-        converter = Settings(_env_file=None).data_converter()  # type: ignore[call-arg]
+        converter = data_converter_for(Settings(_env_file=None))
         env = await WorkflowEnvironment.start_local(
             port=args.port,
             dev_server_existing_path=str(BIN / "temporal"),

@@ -156,7 +156,7 @@ def _item(execution: WorkflowExecution, memo: dict[str, object]) -> InboxItem:
         masked_name=str(memo.get(MEMO_MASKED_NAME) or ""),
         unit_code=found.get(search.UNIT_CODE) or "",
         unit_name=str(memo.get(MEMO_UNIT_NAME) or ""),
-        requested_role=Role(role) if role in Role._value2member_map_ else None,
+        requested_role=Role(role) if role and role in Role._value2member_map_ else None,
         round=found.get(search.REVIEW_ROUND) or 1,
         escalation_level=found.get(search.ESCALATION_LEVEL) or 0,
         nudges=found.get(search.NUDGE_COUNT) or 0,
@@ -330,10 +330,10 @@ async def decided_by(
     latest: dict[str, WorkflowExecution] = {}
     if known:
         listed = ", ".join(f'"{i}"' for i in known)
-        async for execution in client.list_workflows(f"WorkflowId IN ({listed})"):
-            seen = latest.get(execution.id)
-            if seen is None or execution.start_time > seen.start_time:
-                latest[execution.id] = execution
+        async for found in client.list_workflows(f"WorkflowId IN ({listed})"):
+            seen = latest.get(found.id)
+            if seen is None or found.start_time > seen.start_time:
+                latest[found.id] = found
     items = []
     for row, workflow_id in zip(rows, ids, strict=True):
         execution = latest.get(workflow_id)

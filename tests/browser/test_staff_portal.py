@@ -15,10 +15,10 @@ from playwright.async_api import BrowserContext, Page, expect
 
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
-from store.seed import APPLICANTS
+from store.seed import APPLICANTS, Person
+from testkit import PASSWORD, reach, request
 from tests.browser.conftest import STAFF_PASSWORD, LiveEdge
 from tests.conftest import terminate_leftovers
-from testkit import PASSWORD, reach, request
 
 pytestmark = pytest.mark.asyncio
 
@@ -31,9 +31,9 @@ async def edge(live_edge: LiveEdge) -> AsyncIterator[LiveEdge]:
     await terminate_leftovers(server, live_edge.registrations)  # type: ignore[arg-type]
 
 
-async def in_review(edge: LiveEdge, person=APPLICANTS[0], **overrides: object) -> str:  # type: ignore[no-untyped-def]
+async def in_review(edge: LiveEdge, person: Person = APPLICANTS[0]) -> str:
     client = edge.registrations
-    workflow_id = await client.start(request(person, **overrides))
+    workflow_id = await client.start(request(person))
     await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(edge.db.sessions, person.phone)
     assert (await client.submit_phone_code(workflow_id, code)).outcome == PhoneCodeOutcome.ACCEPTED
@@ -69,7 +69,8 @@ async def test_review_reject_correct_approve_and_the_new_account(
     await row_in_inbox(page, edge, workflow_id)
     row = page.locator(".inbox-row", has=page.locator(f'a[href$="{workflow_id}"]'))
     await expect(row).to_contain_text("张*")
-    await expect(row).to_contain_text(re.compile(r"截止 \d+月\d+日\(周.\) 09:00 · 还剩 \d 个工作日"))
+    deadline = re.compile(r"截止 \d+月\d+日\(周.\) 09:00 · 还剩 \d 个工作日")
+    await expect(row).to_contain_text(deadline)
 
     await row.get_by_role("link").click()
     await expect(page.get_by_role("heading", name="审核详情")).to_be_visible()
@@ -98,7 +99,7 @@ async def test_review_reject_correct_approve_and_the_new_account(
     await client.resubmit(workflow_id, request(email="zhang.san@example.cn"))
     await reach(client, workflow_id, Stage.AWAITING_REVIEW)
     await row_in_inbox(page, edge, workflow_id, "?round=resubmitted")
-    await expect(page.locator(".inbox-row")).to_contain_text("第2轮 · 已更正")
+    await expect(row).to_contain_text("第2轮 · 已更正")
     await page.locator(f'a[href="/staff/applications/{workflow_id}"]').click()
     email = page.locator('[data-field="email"]')
     await expect(email).to_have_class(re.compile(r"\bchanged\b"))
@@ -127,7 +128,8 @@ async def test_another_units_admin_sees_no_row_and_gets_403(
     await log_in(ours, edge, "admin_hospital")
     await row_in_inbox(ours, edge, workflow_id)  # it is visible, to the right admin
 
-    other = await (await desktop.browser.new_context()).new_page()  # type: ignore[union-attr]
+    assert desktop.browser is not None
+    other = await (await desktop.browser.new_context()).new_page()
     await log_in(other, edge, "admin_centre")
     await other.goto(f"{edge.url}/staff/inbox")
     await expect(other.locator(f'a[href$="{workflow_id}"]')).to_have_count(0)

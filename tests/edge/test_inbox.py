@@ -12,6 +12,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from bench.inbox import WAITING_TYPE, populate
 from domain.contracts.registration import Stage
+from domain.review_rule import ReviewReach, review_reach
 from domain.roles import ROLE_PERMISSIONS, Role
 from edge.inbox import InboxFilter, inbox_query, reviewer_inbox
 from plumbing import search
@@ -95,9 +96,7 @@ async def test_every_page_is_its_slice_of_the_rows_sorted_by_entry(
     assert admin_reach.unit_code == unit
 
 
-def _reach(account: Account):  # type: ignore[no-untyped-def]
-    from domain.review_rule import review_reach
-
+def _reach(account: Account) -> ReviewReach:
     reach = review_reach(account)
     assert reach is not None
     return reach

@@ -4,6 +4,7 @@ the masked name in the memo; and the earlier rounds' rejections in the status.""
 from __future__ import annotations
 
 import pytest
+from temporalio.common import TypedSearchAttributes
 
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, RejectionReason, Stage
@@ -11,11 +12,12 @@ from plumbing import search
 from starter.client import MEMO_MASKED_NAME
 from store.seed import APPLICANTS
 from testkit import reach, request
+from testkit.harness import Harness
 
 pytestmark = pytest.mark.asyncio
 
 
-async def in_review(ts) -> str:  # type: ignore[no-untyped-def]
+async def in_review(ts: Harness) -> str:
     workflow_id = await ts.client.start(request())
     await reach(ts.client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(ts.app.sessions, APPLICANTS[0].phone)
@@ -26,11 +28,11 @@ async def in_review(ts) -> str:  # type: ignore[no-untyped-def]
     return workflow_id
 
 
-async def attributes(ts, workflow_id: str):  # type: ignore[no-untyped-def]
+async def attributes(ts: Harness, workflow_id: str) -> TypedSearchAttributes:
     return (await ts.env.client.get_workflow_handle(workflow_id).describe()).typed_search_attributes
 
 
-async def test_a_waiting_review_carries_its_instants_nudges_and_masked_name(ts) -> None:  # type: ignore[no-untyped-def]
+async def test_a_waiting_review_carries_its_instants_nudges_and_masked_name(ts: Harness) -> None:
     workflow_id = await in_review(ts)
     found = await attributes(ts, workflow_id)
     entered, due = found.get(search.REVIEW_ENTERED_AT), found.get(search.REVIEW_DEADLINE)
@@ -46,7 +48,9 @@ async def test_a_waiting_review_carries_its_instants_nudges_and_masked_name(ts) 
 
 
 # On the dev server: the Java test server hands back an unset datetime attribute undecodable.
-async def test_a_rejection_clears_the_instants_and_is_kept_for_the_next_round(dev) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rejection_clears_the_instants_and_is_kept_for_the_next_round(
+    dev: Harness,
+) -> None:
     ts = dev
     workflow_id = await in_review(ts)
     answer = await ts.client.decide(

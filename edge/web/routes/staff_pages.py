@@ -81,6 +81,7 @@ async def log_in(request: Request, edge: Services, csrf: CsrfToken) -> Response:
             status = exc.status
         else:
             lifetime = edge.settings.staff_session_max_hours * 3600
+            response: Response
             if login.challenge:
                 response = render(
                     request,
