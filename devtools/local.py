@@ -208,7 +208,9 @@ async def run_system(settings: Settings) -> None:
         # To the terminal, not the log: the demo admins' passwords (kept in var/, 0600).
         print(
             f"\nThe edge: http://localhost:{settings.edge_port}"
-            f"  (the CLI: python -m starter login)\nDemo admins ({DEV_ADMINS_FILE}):\n"
+            f"  (the CLI: python -m starter login)\n"
+            f"Staff portal (审核、用户中心): http://localhost:{settings.edge_port}/staff/login\n"
+            f"Demo admins ({DEV_ADMINS_FILE}):\n"
             f"{_logins()}\n",
             flush=True,
         )
