@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import secrets
 import statistics
 import tempfile
 import time
@@ -27,12 +28,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import SecretStr
 from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
 from bench.system import BIN, bench_settings, migrate, use_run_keys
 from config import Settings
+from domain.assertions import new_signing_key
 from domain.contracts.registration import Stage
 from domain.roles import Role
 from domain.workdays import WorkdayCalendar
@@ -136,6 +139,13 @@ async def through_the_edge(settings: Settings, client: Client, repeat: int) -> d
         assert account is not None
         account.password_hash = passwords.hasher().hash(PASSWORD)
     await engine.dispose()
+    signing_key, _ = new_signing_key("bench1")
+    settings = settings.model_copy(
+        update={
+            "assertion_signing_key": SecretStr(signing_key),
+            "session_key": SecretStr(secrets.token_urlsafe(32)),
+        }
+    )
     app = create_app(settings, temporal=client)
     transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 50000))
     async with (
