@@ -180,3 +180,18 @@ async def test_the_keyboard_alone_approves(edge: LiveEdge, desktop: BrowserConte
     await page.keyboard.press("Enter")
     await expect(page.locator("#decision-result")).to_contain_text("已通过")
     assert (await edge.registrations.result(workflow_id)).stage == Stage.COMPLETED
+
+
+async def test_htmx_checks_the_new_password_when_the_field_is_left(
+    edge: LiveEdge, phone: BrowserContext
+) -> None:
+    page = await phone.new_page()
+    await log_in(page, edge, "admin_centre")
+    await page.goto(f"{edge.url}/staff/password")
+    await page.get_by_label("新密码", exact=True).fill("short")
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#new_password-live")).to_contain_text("密码")
+    await expect(page.locator("#new_password-live .field-error")).to_be_visible()
+    await page.get_by_label("新密码", exact=True).fill("Better#Pass-2027")
+    await page.keyboard.press("Tab")
+    await expect(page.locator("#new_password-live")).to_have_text("密码符合要求")

@@ -4,6 +4,8 @@ post and redirect; the same login, sessions and throttles as `/api/v1/staff/sess
 
 from __future__ import annotations
 
+from html import escape
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
@@ -168,6 +170,18 @@ async def change_password(request: Request, staff: CurrentStaff, edge: Services)
     lifetime = edge.settings.staff_session_max_hours * 3600
     set_session_cookie(request, response, STAFF_COOKIE, token, max_age=lifetime)
     return response
+
+
+@router.post("/password/check", response_class=HTMLResponse)
+async def check_new_password(request: Request, staff: CurrentStaff) -> Response:
+    """htmx, on leaving the new-password field: the policy's verdict as the field's message
+    (the form checks it again, with the birth date, when it is sent)."""
+    typed = await form_fields(request, "new_password")
+    try:
+        rules.check_password(typed["new_password"], username=staff.username, birth_date=None)
+    except rules.RuleViolation as exc:
+        return HTMLResponse(f'<p class="field-error">{escape(exc.message_zh)}</p>')
+    return HTMLResponse('<p class="hint">密码符合要求</p>')
 
 
 @router.get("/sessions", response_class=HTMLResponse)
