@@ -294,13 +294,6 @@ async def _nothing() -> None:
     return None
 
 
-async def inbox_count(client: Client, reviewer: Account, filters: InboxFilter) -> int:
-    reach = review_reach(reviewer)
-    if reach is None:
-        return 0
-    return (await client.count_workflows(inbox_query(reach, filters))).count
-
-
 async def decided_by(
     client: Client,
     sessions: async_sessionmaker[AsyncSession],

@@ -9,10 +9,13 @@ import re
 import httpx
 from sqlalchemy import select
 
+from devtools.demo import read_sms_code
+from domain.contracts.registration import Stage
 from domain.keys import keyed_hash
 from edge.web.deps import ANONYMOUS_COOKIE
 from store.models import AuditEvent, EdgeSession, Invitation
-from testkit import eventually, outbox
+from store.seed import APPLICANTS
+from testkit import eventually, outbox, reach, request
 from tests.edge.conftest import STAFF_PASSWORD, Edge, make_edge, set_password
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -253,3 +256,25 @@ async def _second_system_admin(live: Edge) -> None:
             )
         )
     await set_password(live.db, "sysadmin2")
+
+
+async def test_a_colleague_who_decided_first_is_named_in_the_answer(live: Edge) -> None:
+    """sysadmin may decide every registration; admin_hospital approves first."""
+    assert live.ts is not None
+    client = live.ts.client
+    workflow_id = await client.start(request())
+    await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+    await client.submit_phone_code(workflow_id, code)
+    await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+    async with live.client() as first, live.client("198.51.100.8") as second:
+        ours, theirs = await log_in(first, "admin_hospital"), await log_in(second, "sysadmin")
+        form = {"decision": "approve", "decision_id": "a" * 32}
+        path = f"/staff/applications/{workflow_id}/decision"
+        done = await first.post(path, data={"csrf_token": ours, **form})
+        assert done.status_code == 200 and "已通过" in done.text
+        late = await second.post(path, data={"csrf_token": theirs, **form, "decision_id": "b" * 32})
+        # The workflow's own word: still ending (not in review any more), or ended.
+        assert late.status_code == 409
+        assert re.search(r"decision\.(not_awaiting_review|superseded)", late.text)
+    assert (await client.result(workflow_id)).stage == Stage.COMPLETED

@@ -15,9 +15,16 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
+from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
-from domain.contracts.registration import REJECTION_TEXT_ZH, RejectionReason, Stage
+from domain import texts
+from domain.contracts.registration import (
+    REJECTION_TEXT_ZH,
+    DecisionResult,
+    RejectionReason,
+    Stage,
+)
 from domain.permissions import may
 from domain.review_rule import review_reach
 from domain.roles import ROLE_TEXT_ZH, Role
@@ -270,16 +277,25 @@ async def decide(
         raise EdgeRefused("request.invalid")
     body = _body(typed)
     registrations = await edge.registrations()
-    await registrations.check_reviewer(workflow_id, staff.account)
-    result = await registrations.decide(
-        workflow_id,
-        actor=staff.actor,
-        approve=body.approve,
-        reason=body.reason,
-        comment=body.comment,
-        fields=body.fields,
-        decision_id=body.decision_id or uuid.uuid4().hex,
-    )
+    status = await registrations.check_reviewer(workflow_id, staff.account)
+    try:
+        result = await registrations.decide(
+            workflow_id,
+            actor=staff.actor,
+            approve=body.approve,
+            reason=body.reason,
+            comment=body.comment,
+            fields=body.fields,
+            decision_id=body.decision_id or uuid.uuid4().hex,
+        )
+    except RPCError as exc:
+        # A colleague's decision came first and the registration has ended since.
+        if exc.status != RPCStatusCode.NOT_FOUND or status.stage == Stage.AWAITING_REVIEW:
+            raise
+        superseded = texts.REVIEW["decision.superseded"]
+        result = DecisionResult(
+            accepted=False, code="decision.superseded", message_zh=superseded.zh
+        )
     return render(
         request,
         "staff/decided.html",
