@@ -33,6 +33,7 @@ from temporalio.client import Client
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
 
+from bench.machine import describe, load_average
 from bench.system import BIN, bench_settings, migrate, use_run_keys
 from config import Settings
 from domain.assertions import new_signing_key
@@ -203,11 +204,15 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             started = await populate(env.client, args.waiting)
             seen = await visible(env.client, args.waiting)
             result = {
+                "machine": describe(),
+                "load_average_before": load_average(),
                 "waiting": args.waiting,
                 "visible": seen,
                 "seconds_to_start_them": round(started, 1),
                 "workflow_type": WAITING_TYPE + " (no-op, never run: its start carries the row)",
                 **await through_the_edge(settings, env.client, args.repeat),
+                # Other work on this shared machine slows every figure: read them beside this.
+                "load_average_after": load_average(),
             }
         finally:
             await env.shutdown()
