@@ -29,7 +29,8 @@ async def test_the_home_page_loads_htmx_under_the_csp_on_a_phone(
     token = await page.evaluate("document.querySelector('meta[name=csrf-token]').content")
     async with page.expect_request("**/healthz") as sent:
         await page.evaluate("htmx.ajax('GET', '/healthz', {swap: 'none'})")
-    assert token and (await sent.value).headers.get("x-csrf-token") == token
+    assert len(token) == 64
+    assert (await sent.value).headers.get("x-csrf-token") == token
     # Nothing the CSP refused (an inline style or script would show here), no overflow.
     assert not problems, problems
     width = await page.evaluate("document.documentElement.scrollWidth")

@@ -4,9 +4,7 @@ viewport in docs/screenshots/ (the README shows them). Runs only with JSHR_SCREE
 from __future__ import annotations
 
 import os
-from collections.abc import AsyncIterator
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from playwright.async_api import BrowserContext, Page
@@ -15,8 +13,7 @@ from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from store.seed import APPLICANTS
 from testkit import reach, request
-from tests.browser.conftest import STAFF_PASSWORD, LiveEdge
-from tests.conftest import terminate_leftovers
+from testkit.edge import STAFF_PASSWORD, Edge
 
 PHOTOS_LOADED = (
     "Array.from(document.querySelectorAll('.photos img'))"
@@ -32,14 +29,9 @@ pytestmark = [
 ]
 
 
-@pytest.fixture
-async def edge(live_edge: LiveEdge) -> AsyncIterator[LiveEdge]:
-    yield live_edge
-    await terminate_leftovers(SimpleNamespace(client=live_edge.temporal), live_edge.registrations)  # type: ignore[arg-type]
-
-
-async def waiting(edge: LiveEdge) -> str:
-    client = edge.registrations
+async def waiting(edge: Edge) -> str:
+    assert edge.harness is not None
+    client = edge.harness.client
     person = APPLICANTS[1]
     workflow_id = await client.start(request(person))
     await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
@@ -55,7 +47,9 @@ async def shoot(page: Page, name: str, width: str) -> None:
     await page.screenshot(path=str(SHOTS / f"staff-{name}-{width}.png"))
 
 
-async def test_staff_pages(edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext) -> None:
+async def test_staff_pages(live_edge: Edge, phone: BrowserContext, desktop: BrowserContext) -> None:
+    edge = live_edge
+    assert edge.url is not None
     workflow_id = await waiting(edge)
     for context, width in ((phone, "phone"), (desktop, "desktop")):
         page = await context.new_page()

@@ -7,32 +7,38 @@ is refused; the keyboard alone can approve."""
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
-from types import SimpleNamespace
 
 import pytest
 from playwright.async_api import BrowserContext, Page, expect
 
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
+from starter.client import RegistrationClient
 from store.seed import APPLICANTS, Person
 from testkit import PASSWORD, reach, request
-from tests.browser.conftest import STAFF_PASSWORD, LiveEdge
-from tests.conftest import terminate_leftovers
+from testkit.edge import STAFF_PASSWORD, Edge
 
 pytestmark = pytest.mark.asyncio
 
 
 @pytest.fixture
-async def edge(live_edge: LiveEdge) -> AsyncIterator[LiveEdge]:
-    yield live_edge
-    # The dev server is shared: leave no registration waiting in the demo unit's inbox.
-    server = SimpleNamespace(client=live_edge.temporal)
-    await terminate_leftovers(server, live_edge.registrations)  # type: ignore[arg-type]
+def edge(live_edge: Edge) -> Edge:
+    assert live_edge.url is not None and live_edge.harness is not None
+    return live_edge
 
 
-async def in_review(edge: LiveEdge, person: Person = APPLICANTS[0]) -> str:
-    client = edge.registrations
+def url(edge: Edge) -> str:
+    assert edge.url is not None
+    return edge.url
+
+
+def registrations(edge: Edge) -> RegistrationClient:
+    assert edge.harness is not None
+    return edge.harness.client
+
+
+async def in_review(edge: Edge, person: Person = APPLICANTS[0]) -> str:
+    client = registrations(edge)
     workflow_id = await client.start(request(person))
     await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(edge.db.sessions, person.phone)
@@ -41,19 +47,19 @@ async def in_review(edge: LiveEdge, person: Person = APPLICANTS[0]) -> str:
     return workflow_id
 
 
-async def log_in(page: Page, edge: LiveEdge, username: str, password: str = STAFF_PASSWORD) -> None:
-    await page.goto(f"{edge.url}/staff/login")
+async def log_in(page: Page, edge: Edge, username: str, password: str = STAFF_PASSWORD) -> None:
+    await page.goto(f"{url(edge)}/staff/login")
     await page.get_by_label("用户名").fill(username)
     await page.get_by_label("密码").fill(password)
     await page.get_by_role("button", name="登录").click()
     await page.wait_for_url(re.compile(r"/staff/(inbox|me)$"))
 
 
-async def row_in_inbox(page: Page, edge: LiveEdge, workflow_id: str, query: str = "") -> None:
+async def row_in_inbox(page: Page, edge: Edge, workflow_id: str, query: str = "") -> None:
     """Visibility lags a little behind the workflow: reload until the row is there."""
     link = page.locator(f'a[href="/staff/applications/{workflow_id}"]')
     for _ in range(50):
-        await page.goto(f"{edge.url}/staff/inbox{query}")
+        await page.goto(f"{url(edge)}/staff/inbox{query}")
         if await link.count():
             return
         await page.wait_for_timeout(200)
@@ -61,7 +67,7 @@ async def row_in_inbox(page: Page, edge: LiveEdge, workflow_id: str, query: str 
 
 
 async def test_review_reject_correct_approve_and_the_new_account(
-    edge: LiveEdge, phone: BrowserContext, desktop: BrowserContext
+    edge: Edge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:
     workflow_id = await in_review(edge)
     page = await phone.new_page()
@@ -81,7 +87,7 @@ async def test_review_reject_correct_approve_and_the_new_account(
         "document.querySelector('.photos img').complete"
         " && document.querySelector('.photos img').naturalWidth > 0"
     )
-    photo = await page.request.get(f"{edge.url}/api/v1/review/{workflow_id}/photos/front")
+    photo = await page.request.get(f"{url(edge)}/api/v1/review/{workflow_id}/photos/front")
     assert photo.status == 200 and photo.headers["cache-control"] == "no-store"
 
     await page.get_by_label("驳回原因").select_option("information_mismatch")
@@ -94,7 +100,7 @@ async def test_review_reject_correct_approve_and_the_new_account(
     await expect(page.locator("#decision-result")).to_contain_text("已驳回")
 
     # The applicant corrects the e-mail (through the client, as the applicant's pages do).
-    client = edge.registrations
+    client = registrations(edge)
     await reach(client, workflow_id, Stage.AWAITING_CORRECTION)
     await client.resubmit(workflow_id, request(email="zhang.san@example.cn"))
     await reach(client, workflow_id, Stage.AWAITING_REVIEW)
@@ -115,13 +121,13 @@ async def test_review_reject_correct_approve_and_the_new_account(
     # The new account logs in and finds its role in the user center.
     newcomer = await desktop.new_page()
     await log_in(newcomer, edge, "zhangsan1990", PASSWORD)
-    await expect(newcomer).to_have_url(f"{edge.url}/staff/me")
+    await expect(newcomer).to_have_url(f"{url(edge)}/staff/me")
     await expect(newcomer.locator("#role")).to_have_text("普通用户")
     await expect(newcomer.get_by_text("查询个人记录(本人)")).to_be_visible()
 
 
 async def test_another_units_admin_sees_no_row_and_gets_403(
-    edge: LiveEdge, desktop: BrowserContext
+    edge: Edge, desktop: BrowserContext
 ) -> None:
     workflow_id = await in_review(edge)
     ours = await desktop.new_page()
@@ -131,33 +137,33 @@ async def test_another_units_admin_sees_no_row_and_gets_403(
     assert desktop.browser is not None
     other = await (await desktop.browser.new_context()).new_page()
     await log_in(other, edge, "admin_centre")
-    await other.goto(f"{edge.url}/staff/inbox")
+    await other.goto(f"{url(edge)}/staff/inbox")
     await expect(other.locator(f'a[href$="{workflow_id}"]')).to_have_count(0)
-    answer = await other.goto(f"{edge.url}/staff/applications/{workflow_id}")
+    answer = await other.goto(f"{url(edge)}/staff/applications/{workflow_id}")
     assert answer is not None and answer.status == 403
     await expect(other.get_by_role("alert")).to_contain_text("您不能审核该申请")
-    photo = await other.request.get(f"{edge.url}/api/v1/review/{workflow_id}/photos/front")
+    photo = await other.request.get(f"{url(edge)}/api/v1/review/{workflow_id}/photos/front")
     assert photo.status == 403
 
 
 async def test_a_post_without_the_csrf_token_is_refused(
-    edge: LiveEdge, desktop: BrowserContext
+    edge: Edge, desktop: BrowserContext
 ) -> None:
     workflow_id = await in_review(edge)
     page = await desktop.new_page()
     await log_in(page, edge, "admin_hospital")
     answer = await page.request.post(
-        f"{edge.url}/staff/applications/{workflow_id}/decision",
+        f"{url(edge)}/staff/applications/{workflow_id}/decision",
         form={"decision": "approve", "decision_id": "0" * 32},
     )
     assert answer.status == 403 and "页面已过期" in await answer.text()
-    assert (await edge.registrations.status(workflow_id)).stage == Stage.AWAITING_REVIEW
+    assert (await registrations(edge).status(workflow_id)).stage == Stage.AWAITING_REVIEW
 
 
-async def test_the_keyboard_alone_approves(edge: LiveEdge, desktop: BrowserContext) -> None:
+async def test_the_keyboard_alone_approves(edge: Edge, desktop: BrowserContext) -> None:
     workflow_id = await in_review(edge)
     page = await desktop.new_page()
-    await page.goto(f"{edge.url}/staff/login")
+    await page.goto(f"{url(edge)}/staff/login")
     await page.keyboard.press("Tab")  # the skip link
     for _ in range(10):
         if await page.evaluate("document.activeElement.id") == "username":
@@ -169,7 +175,7 @@ async def test_the_keyboard_alone_approves(edge: LiveEdge, desktop: BrowserConte
     await page.keyboard.press("Enter")
     await page.wait_for_url(re.compile(r"/staff/inbox$"))
 
-    await page.goto(f"{edge.url}/staff/applications/{workflow_id}")
+    await page.goto(f"{url(edge)}/staff/applications/{workflow_id}")
     for _ in range(80):
         if await page.evaluate("document.activeElement.id") == "approve":
             break
@@ -179,15 +185,15 @@ async def test_the_keyboard_alone_approves(edge: LiveEdge, desktop: BrowserConte
     await expect(page.get_by_role("button", name="确认通过")).to_be_focused()
     await page.keyboard.press("Enter")
     await expect(page.locator("#decision-result")).to_contain_text("已通过")
-    assert (await edge.registrations.result(workflow_id)).stage == Stage.COMPLETED
+    assert (await registrations(edge).result(workflow_id)).stage == Stage.COMPLETED
 
 
 async def test_htmx_checks_the_new_password_when_the_field_is_left(
-    edge: LiveEdge, phone: BrowserContext
+    edge: Edge, phone: BrowserContext
 ) -> None:
     page = await phone.new_page()
     await log_in(page, edge, "admin_centre")
-    await page.goto(f"{edge.url}/staff/password")
+    await page.goto(f"{url(edge)}/staff/password")
     await page.get_by_label("新密码", exact=True).fill("short")
     await page.keyboard.press("Tab")
     await expect(page.locator("#new_password-live")).to_contain_text("密码")

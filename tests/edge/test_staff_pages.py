@@ -16,7 +16,7 @@ from edge.web.deps import ANONYMOUS_COOKIE
 from store.models import AuditEvent, EdgeSession, Invitation
 from store.seed import APPLICANTS
 from testkit import eventually, outbox, reach, request
-from tests.edge.conftest import STAFF_PASSWORD, Edge, make_edge, set_password
+from testkit.edge import STAFF_PASSWORD, Edge, make_edge, set_password
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
@@ -260,8 +260,8 @@ async def _second_system_admin(live: Edge) -> None:
 
 async def test_a_colleague_who_decided_first_is_named_in_the_answer(live: Edge) -> None:
     """sysadmin may decide every registration; admin_hospital approves first."""
-    assert live.ts is not None
-    client = live.ts.client
+    assert live.harness is not None
+    client = live.harness.client
     workflow_id = await client.start(request())
     await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
     code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
