@@ -201,3 +201,17 @@ async def test_htmx_checks_the_new_password_when_the_field_is_left(
     await page.get_by_label("新密码", exact=True).fill("Better#Pass-2027")
     await page.keyboard.press("Tab")
     await expect(page.locator("#new_password-live")).to_have_text("密码符合要求")
+
+
+async def test_a_refused_login_announces_its_errors_and_focuses_the_first(
+    edge: Edge, phone: BrowserContext
+) -> None:
+    page = await phone.new_page()
+    await page.goto(f"{url(edge)}/staff/login")
+    await page.get_by_role("button", name="登录").click()
+    await expect(page.get_by_role("alert")).to_contain_text("请填写用户名")
+    await expect(page.get_by_label("用户名")).to_be_focused()
+    await expect(page.get_by_label("用户名")).to_have_attribute("aria-invalid", "true")
+    described = await page.get_by_label("用户名").get_attribute("aria-describedby")
+    assert described == "username-error"
+    await expect(page.locator("#username-error")).to_have_text("请填写用户名")

@@ -5,6 +5,8 @@ the timeouts), sessions, the password, invitation codes, and the permission requ
 from __future__ import annotations
 
 import re
+import secrets
+from datetime import UTC, datetime
 
 import httpx
 from sqlalchemy import select
@@ -12,9 +14,10 @@ from sqlalchemy import select
 from devtools.demo import read_sms_code
 from domain.contracts.registration import Stage
 from domain.keys import keyed_hash
+from domain.roles import ROLE_PERMISSIONS, Role
 from edge.web.deps import ANONYMOUS_COOKIE
-from store.models import AuditEvent, EdgeSession, Invitation
-from store.seed import APPLICANTS
+from store.models import Account, AuditEvent, EdgeSession, Invitation
+from store.seed import APPLICANTS, PEOPLE_HOSPITAL
 from testkit import eventually, outbox, reach, request
 from testkit.edge import STAFF_PASSWORD, Edge, make_edge, set_password
 
@@ -234,28 +237,28 @@ async def test_a_role_request_needs_two_system_admins(live: Edge) -> None:
 
 
 async def _second_system_admin(live: Edge) -> None:
-    from datetime import UTC, datetime
+    await _account(live, "sysadmin2", Role.SYSTEM_ADMIN)
 
-    from domain.roles import ROLE_PERMISSIONS, Role
-    from store.models import Account
 
+async def _account(live: Edge, username: str, role: Role, unit_code: str | None = None) -> None:
+    """An invented account, with the staff password."""
     async with live.db.sessions.begin() as session:
         session.add(
             Account(
-                username="sysadmin2",
+                username=username,
                 password_hash="x",
-                applicant_key="f" * 32,
+                applicant_key=secrets.token_hex(16),
                 name="钱学敏",
-                phone="13900000009",
-                email="sysadmin2@example.cn",
-                unit_code=None,
-                role=Role.SYSTEM_ADMIN.value,
-                permissions=list(ROLE_PERMISSIONS[Role.SYSTEM_ADMIN]),
+                phone=f"1397{secrets.randbelow(10**7):07d}",
+                email=f"{username}@example.cn",
+                unit_code=unit_code,
+                role=role.value,
+                permissions=list(ROLE_PERMISSIONS[role]),
                 active=True,
                 created_at=datetime.now(UTC),
             )
         )
-    await set_password(live.db, "sysadmin2")
+    await set_password(live.db, username)
 
 
 async def test_a_colleague_who_decided_first_is_named_in_the_answer(live: Edge) -> None:
@@ -278,3 +281,47 @@ async def test_a_colleague_who_decided_first_is_named_in_the_answer(live: Edge) 
         assert late.status_code == 409
         assert re.search(r"decision\.(not_awaiting_review|superseded)", late.text)
     assert (await client.result(workflow_id)).stage == Stage.COMPLETED
+
+
+async def test_a_unit_admin_approves_a_permission_for_their_units_staff(live: Edge) -> None:
+    """A staff member of the hospital asks for one permission: its unit admin decides (and
+    sees it), the other unit's admin does not."""
+    await _account(live, "liwei1992", Role.USER, unit_code=PEOPLE_HOSPITAL[0])
+    async with (
+        live.client() as holder,
+        live.client("198.51.100.8") as neighbour,
+        live.client("198.51.100.9") as admin,
+    ):
+        csrf = await log_in(holder, "liwei1992")
+        asked = await holder.post(
+            "/staff/me/requests",
+            data={"csrf_token": csrf, "change": "permission:unit_data:manage", "reason": "排班"},
+        )
+        assert asked.status_code == 303, asked.text
+        await log_in(neighbour, "admin_centre")
+        theirs = await log_in(admin, "admin_hospital")
+
+        async def waiting() -> str | None:
+            found = re.search(
+                r'name="request" value="(permission-liwei1992-[a-z0-9]+)"',
+                (await admin.get("/staff/requests")).text,
+            )
+            return found.group(1) if found else None
+
+        request_id = await eventually(waiting)
+        assert request_id not in (await neighbour.get("/staff/requests")).text
+        no_csrf = await admin.post(
+            "/staff/requests/decision", data={"request": request_id, "decision": "approve"}
+        )
+        assert no_csrf.status_code == 403
+        approved = await admin.post(
+            "/staff/requests/decision",
+            data={"csrf_token": theirs, "request": request_id, "decision": "approve"},
+        )
+        assert approved.status_code == 200 and "已批准 1/1" in approved.text
+
+        async def granted() -> bool:
+            page = (await holder.get("/staff/me")).text
+            return '管理单位数据(本单位)<span class="muted"> · 单独授予' in page
+
+        await eventually(granted)
