@@ -5,6 +5,7 @@ permission workflows)."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import re
 from datetime import timedelta
 
@@ -25,6 +26,9 @@ from store.models import Account
 from store.permission_checks import PermissionChecks
 
 _USERNAME = re.compile(r"^[a-z0-9_]{1,32}$")
+# A status query answers in milliseconds when the worker is there.
+_STATUS_SECONDS = 5
+log = logging.getLogger(__name__)
 
 
 class Permissions:
@@ -45,11 +49,24 @@ class Permissions:
         )
         self._temporal = temporal
         self._db = db
+        self._task_queue = settings.task_queue
 
     async def _statuses(self, query: str) -> list[tuple[str, PermissionStatus]]:
+        """The requests the query finds on this system's task queue, with their status; one
+        whose status cannot be read now (its worker busy or gone) is left out, not waited for."""
+        query += f' AND TaskQueue="{self._task_queue}"'
         ids = [e.id async for e in self._temporal.list_workflows(query)]
-        statuses = await asyncio.gather(*(self._client.status(i) for i in ids))
-        return list(zip(ids, statuses, strict=True))
+        found = await asyncio.gather(
+            *(asyncio.wait_for(self._client.status(i), _STATUS_SECONDS) for i in ids),
+            return_exceptions=True,
+        )
+        statuses = []
+        for workflow_id, status in zip(ids, found, strict=True):
+            if isinstance(status, PermissionStatus):
+                statuses.append((workflow_id, status))
+            else:
+                log.warning("permission request status unread: %s", type(status).__name__)
+        return statuses
 
     async def requests_of(self, username: str) -> list[tuple[str, PermissionStatus]]:
         """The account's own requests, running or done (as long as visibility keeps them)."""
