@@ -32,7 +32,7 @@ from starter.client import MEMO_MASKED_NAME, MEMO_UNIT_NAME
 from store.models import Account, AuditEvent
 
 PAGE_SIZE = 20
-_UNIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
+UNIT_CODE = re.compile(r"^[0-9A-Z]{18}$")
 _WORKFLOW_ID = re.compile(r"^registration-[0-9a-f]{32}$")
 # Entry instants before this are impossible: the lower end of every search.
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
@@ -134,7 +134,7 @@ def inbox_query(
     elif filters.tab == Tab.ESCALATED:
         parts.append(f"{search.ESCALATION_LEVEL.name} > 0")
     if reach.everything and filters.unit_code:
-        if not _UNIT_CODE.match(filters.unit_code):
+        if not UNIT_CODE.match(filters.unit_code):
             raise ValueError("a unit code is 18 digits or capital letters")
         parts.append(f'{search.UNIT_CODE.name}="{filters.unit_code}"')
     if reach.everything and filters.role is not None:

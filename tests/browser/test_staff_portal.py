@@ -117,6 +117,11 @@ async def test_review_reject_correct_approve_and_the_new_account(
     await page.get_by_role("button", name="确认通过").click()
     await expect(page.locator("#decision-result")).to_contain_text("已通过")
     assert (await client.result(workflow_id)).stage == Stage.COMPLETED
+    await page.goto(f"{url(edge)}/staff/inbox?tab=decided")
+    decided = page.locator(".card", has=page.locator(f'a[href$="{workflow_id}"]'))
+    await expect(decided).to_have_count(2)  # rejected in round 1, approved in round 2
+    await expect(decided.first).to_contain_text("结论:通过")
+    await expect(decided.last).to_contain_text("结论:驳回")
 
     # The new account logs in and finds its role in the user center.
     newcomer = await desktop.new_page()

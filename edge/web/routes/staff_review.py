@@ -29,7 +29,7 @@ from domain.permissions import may
 from domain.review_rule import review_reach
 from domain.roles import ROLE_TEXT_ZH, Role
 from domain.workdays import SHANGHAI, WorkdayCalendar, load_overrides
-from edge.inbox import InboxFilter, Tab, decided_by, reviewer_inbox, tabs_for
+from edge.inbox import UNIT_CODE, InboxFilter, Tab, decided_by, reviewer_inbox, tabs_for
 from edge.messages import EdgeRefused
 from edge.web.deps import CurrentStaff, Services, WorkflowId
 from edge.web.pages import china_date, render
@@ -102,7 +102,7 @@ def _filters(request: Request, tabs: list[Tab]) -> InboxFilter:
     rounds = query.get("round")
     return InboxFilter(
         tab=tab,
-        unit_code=unit if unit and len(unit) == 18 and unit.isalnum() else None,
+        unit_code=unit if unit and UNIT_CODE.match(unit) else None,
         role=Role(role) if role in (Role.USER.value, Role.UNIT_ADMIN.value) else None,
         resubmitted={"first": False, "resubmitted": True}.get(rounds or ""),
         overdue=query.get("overdue") == "1",
