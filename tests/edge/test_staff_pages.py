@@ -309,6 +309,7 @@ async def test_a_unit_admin_approves_a_permission_for_their_units_staff(live: Ed
             return found.group(1) if found else None
 
         request_id = await eventually(waiting)
+        assert request_id is not None
         assert request_id not in (await neighbour.get("/staff/requests")).text
         no_csrf = await admin.post(
             "/staff/requests/decision", data={"request": request_id, "decision": "approve"}
