@@ -16,7 +16,7 @@ from domain.roles import SCOPE_TEXT_ZH
 from edge.accounts import account_view
 from starter.edge_client import call
 from starter.permission_client import ChangeRefused
-from starter.shell import console, print_refusals, run
+from starter.shell import console, notes, print_refusals, run
 from store.db import make_engine, make_sessions
 
 account = typer.Typer(no_args_is_help=True, help="The user center: role, permissions, grants.")
@@ -84,11 +84,12 @@ def request(
     request_id: Annotated[str | None, typer.Option(help="idempotent: the same ID, once")] = None,
 ) -> None:
     """Ask, for your own account (the login's), for a role or one permission; it goes to the
-    right approvers (workflow ID printed)."""
+    right approvers. Its workflow ID alone goes to stdout: `REQUEST=$(… permission request …)`."""
     _check(role, permission)
     body = {"reason": reason, "role": role, "permission": permission, "request_id": request_id}
     started = call(Settings(), "POST", "/api/v1/permissions/requests", json_body=body)
-    console.print(f"permission request started: [bold]{started['workflow_id']}[/bold]")
+    notes.print("permission request started:")
+    print(started["workflow_id"])
 
 
 @permissions.command()

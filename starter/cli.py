@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from edge.intake import ApplicationForm, build_request
 from starter.account_cli import account, permissions
 from starter.calendar_cli import calendar
 from starter.review_cli import review
-from starter.shell import connect_client, console, run
+from starter.shell import answer, connect_client, console, run
 from starter.token_cli import token
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -79,6 +80,9 @@ def seed() -> None:
         console.print(f"demo admins (not saved: {DEV_ADMINS_FILE} is not writable):")
         for name, password in passwords.items():
             print(f"  {name:<16} {password}")
+
+
+SMS_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
 def _form(**fields: object) -> ApplicationForm:
@@ -219,7 +223,12 @@ def withdraw(workflow_id: str, reason: str = "") -> None:
 
 
 @app.command("sms-inbox")
-def sms_inbox(phone: str) -> None:
+def sms_inbox(
+    phone: str,
+    last_code: Annotated[
+        bool, typer.Option(help="print only the newest verification code, for scripts")
+    ] = False,
+) -> None:
     """Developer view of the embedded SMS channel: messages sent to a number."""
 
     async def main(settings: Settings) -> list[OutboxMessage]:
@@ -234,9 +243,17 @@ def sms_inbox(phone: str) -> None:
         await engine.dispose()
         return result
 
+    received = run(main)
+    if last_code:
+        codes = [found[-1] for row in received if (found := SMS_CODE.findall(row.body))]
+        if not codes:
+            console.print(f"no verification code was sent to {phone}")
+            raise typer.Exit(1)
+        print(codes[-1])
+        return
     table = Table("sent at", "message")
     table.columns[1].overflow = "fold"
-    for row in run(main):
+    for row in received:
         table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
     console.print(table)
 
@@ -393,7 +410,7 @@ def applicant_key_command(id_number: str) -> None:
 def ask_password() -> str:
     """Asked for, hidden and twice; never an argument, which shell history and `ps` would keep."""
     # On stderr, so that `HASH=$(python -m starter hash-password)` captures the hash alone.
-    return str(typer.prompt("password", hide_input=True, confirmation_prompt=True, err=True))
+    return answer("password", hide=True, confirm=True)
 
 
 @app.command("hash-password")

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +17,9 @@ import typer
 from rich.table import Table
 
 from config import Settings
-from starter.shell import console
+from starter.shell import answer, console
 
 COOKIES = ("jshr_staff", "__Host-jshr_staff")
-
-
-def _read_secret(prompt: str, *, hide: bool) -> str:
-    if sys.stdin.isatty():
-        return str(typer.prompt(prompt, hide_input=hide))
-    line = sys.stdin.readline()
-    if not line:
-        raise typer.BadParameter(f"{prompt} expected on stdin")
-    return line.rstrip("\n")
 
 
 def _save(path: Path, data: dict[str, str]) -> None:
@@ -54,19 +44,19 @@ def print_errors(answer: httpx.Response) -> None:
 
 
 def login(settings: Settings) -> None:
-    username = _read_secret("username", hide=False)
-    password = _read_secret("password", hide=True)
+    username = answer("username", hide=False)
+    password = answer("password", hide=True)
     with httpx.Client(base_url=settings.edge_url, timeout=30) as client:
-        answer = client.post(
+        opened = client.post(
             "/api/v1/staff/session", json={"username": username, "password": password}
         )
-        if answer.status_code != 200:
-            print_errors(answer)
+        if opened.status_code != 200:
+            print_errors(opened)
             raise typer.Exit(2)
-        token = next(answer.cookies[name] for name in COOKIES if name in answer.cookies)
-        body = answer.json()
+        token = next(opened.cookies[name] for name in COOKIES if name in opened.cookies)
+        body = opened.json()
         if body.get("second_factor") == "sms":
-            code = _read_secret(f"SMS code sent to {body['masked_phone']}", hide=False)
+            code = answer(f"SMS code sent to {body['masked_phone']}", hide=False)
             confirmed = client.post(
                 "/api/v1/staff/session/code",
                 json={"challenge": body["challenge"], "code": code},

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import io
+import os
+import sys
 from collections.abc import Callable, Coroutine
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -22,7 +25,36 @@ from store.documents import LocalDocumentStore
 from store.verification import ApplicationChecks
 
 console = Console()
+# What a command prints for people beside a value that scripts capture with $(...).
+notes = Console(stderr=True)
 T = TypeVar("T")
+
+
+def answer(prompt: str, *, hide: bool = False, confirm: bool = False) -> str:
+    """A prompted answer: hidden at a terminal; otherwise one line read from stdin byte by byte,
+    so that several commands of one script share the lines piped to it, each taking its own."""
+    if sys.stdin.isatty():
+        return str(typer.prompt(prompt, hide_input=hide, confirmation_prompt=confirm, err=True))
+    lines = [_unbuffered_line(prompt) for _ in range(2 if confirm else 1)]
+    if confirm and lines[0] != lines[1]:
+        raise typer.BadParameter(f"the two {prompt} lines differ")
+    return lines[0]
+
+
+def _unbuffered_line(prompt: str) -> str:
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, io.UnsupportedOperation):  # in-memory (tests): no one shares it
+        line = sys.stdin.readline()
+        ended = line.endswith("\n")
+    else:
+        read = bytearray()
+        while (byte := os.read(fd, 1)) not in (b"", b"\n"):
+            read += byte
+        line, ended = read.decode(), byte == b"\n"
+    if not line and not ended:
+        raise typer.BadParameter(f"{prompt} expected on stdin")
+    return line.rstrip("\r\n")
 
 
 def run(make: Callable[[Settings], Coroutine[Any, Any, T]]) -> T:

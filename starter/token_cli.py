@@ -11,7 +11,7 @@ from rich.table import Table
 
 from config import Settings
 from edge.tokens import SCOPES, ServiceTokens, TokenError
-from starter.shell import console
+from starter.shell import console, notes
 from store.db import make_engine, make_sessions
 
 token = typer.Typer(no_args_is_help=True, help="Service tokens for integrators' systems.")
@@ -44,7 +44,7 @@ def create(
 ) -> None:
     """Make a token; it is printed once, only its hash is kept."""
     secret = _tokens_run(lambda tokens: tokens.create(name, scope))
-    console.print(f"token {name} ({', '.join(sorted(set(scope)))}); shown once, keep it secret:")
+    notes.print(f"token {name} ({', '.join(sorted(set(scope)))}); shown once, keep it secret:")
     print(secret)
 
 
