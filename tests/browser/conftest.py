@@ -6,6 +6,8 @@ Playwright's own browser download cannot work here, so the tests launch the syst
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -33,6 +35,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
+SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 PHONE: ViewportSize = {"width": 375, "height": 812}
 DESKTOP: ViewportSize = {"width": 1280, "height": 800}
 
@@ -90,3 +93,19 @@ async def live_edge(dev: Harness) -> AsyncIterator[Edge]:
     edge = make_edge(dev.app, temporal=dev.env.client, harness=dev)
     async with edge.app.router.lifespan_context(edge.app), serve(edge):
         yield edge
+
+
+@pytest.fixture
+def shots(tmp_path: Path) -> Path:
+    """Where the screenshot walks write: docs/screenshots/ for `make screenshots`
+    (JSHR_SCREENSHOTS=1), a temporary folder otherwise, so that every `make test` walks the
+    pages the README shows."""
+    folder = SCREENSHOTS if os.environ.get("JSHR_SCREENSHOTS") == "1" else tmp_path / "shots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def readme_screenshots(prefix: str) -> set[str]:
+    """The screenshots the README shows whose names start with `prefix`."""
+    readme = (SCREENSHOTS.parents[1] / "README.md").read_text()
+    return set(re.findall(rf"docs/screenshots/({re.escape(prefix)}[\w-]*\.png)", readme))

@@ -1,16 +1,15 @@
 """`make screenshots`: the applicant's pages at phone and desktop width, as PNGs of the viewport
-in docs/screenshots/ (the README shows them). Runs only with JSHR_SCREENSHOTS=1."""
+in docs/screenshots/ (the README shows them); in `make test`, into a temporary folder."""
 
 from __future__ import annotations
 
 import io
-import os
+from pathlib import Path
 
 import pytest
 from PIL import Image
 from playwright.async_api import Browser, Page, expect
 
-from config import ROOT
 from domain.contracts.registration import Stage
 from store.seed import APPLICANTS, Person
 from testkit import reach
@@ -23,21 +22,16 @@ from tests.browser.applicant import (
     latest_code,
     registrations_of,
 )
-from tests.browser.conftest import DESKTOP, PHONE
+from tests.browser.conftest import DESKTOP, PHONE, SCREENSHOTS, readme_screenshots
 
-SHOTS = ROOT / "docs" / "screenshots"
-pytestmark = pytest.mark.skipif(
-    os.environ.get("JSHR_SCREENSHOTS") != "1", reason="make screenshots (JSHR_SCREENSHOTS=1)"
-)
 PASSWORD = "Screen#Shot-2026"
 
 
 class Camera:
-    def __init__(self, page: Page, width: str) -> None:
+    def __init__(self, page: Page, width: str, folder: Path) -> None:
         self.page = page
         self.width = width
-        self.folder = SHOTS
-        self.folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
 
     async def shoot(self, name: str, *, at: str | None = None) -> None:
         """The viewport, scrolled to `at` (a selector) when given."""
@@ -116,7 +110,7 @@ async def walk(live_edge: Edge, page: Page, camera: Camera, person: Person) -> N
 
 @pytest.mark.parametrize("width", ["phone", "desktop"])
 async def test_screenshots_of_the_applicants_pages(
-    live_edge: Edge, browser: Browser, width: str
+    live_edge: Edge, browser: Browser, width: str, shots: Path
 ) -> None:
     phone = width == "phone"
     context = await browser.new_context(
@@ -129,9 +123,15 @@ async def test_screenshots_of_the_applicants_pages(
     try:
         page = await context.new_page()
         person = APPLICANTS[1] if phone else APPLICANTS[3]
-        await walk(live_edge, page, Camera(page, width), person)
+        await walk(live_edge, page, Camera(page, width, shots), person)
     finally:
         await context.close()
+    written = {path.name for path in shots.glob(f"applicant-*-{width}.png")}
+    shown = {name for name in readme_screenshots("applicant-") if name.endswith(f"-{width}.png")}
+    committed = {path.name for path in SCREENSHOTS.glob(f"applicant-*-{width}.png")}
+    assert written == committed and shown <= written
+    with Image.open(shots / f"applicant-home-{width}.png") as shot:
+        assert shot.width == (PHONE if phone else DESKTOP)["width"]
 
 
 __all__ = ["Camera", "walk"]

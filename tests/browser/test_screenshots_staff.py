@@ -1,12 +1,12 @@
 """`make screenshots`: the staff portal's main pages at phone and desktop width, as PNGs of the
-viewport in docs/screenshots/ (the README shows them). Runs only with JSHR_SCREENSHOTS=1."""
+viewport in docs/screenshots/ (the README shows them); in `make test`, into a temporary folder."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from PIL import Image
 from playwright.async_api import BrowserContext, Page
 
 from devtools.demo import read_sms_code
@@ -14,19 +14,13 @@ from domain.contracts.registration import PhoneCodeOutcome, Stage
 from store.seed import APPLICANTS
 from testkit import reach, request
 from testkit.edge import STAFF_PASSWORD, Edge
+from tests.browser.conftest import PHONE, SCREENSHOTS, readme_screenshots
 
 PHOTOS_LOADED = (
     "Array.from(document.querySelectorAll('.photos img'))"
     ".every(function (i) { return i.complete && i.naturalWidth > 0; })"
 )
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-pytestmark = [
-    pytest.mark.asyncio,
-    pytest.mark.skipif(
-        os.environ.get("JSHR_SCREENSHOTS") != "1", reason="make screenshots (JSHR_SCREENSHOTS=1)"
-    ),
-]
+pytestmark = pytest.mark.asyncio
 
 
 async def waiting(edge: Edge) -> str:
@@ -41,13 +35,13 @@ async def waiting(edge: Edge) -> str:
     return workflow_id
 
 
-async def shoot(page: Page, name: str, width: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    await page.evaluate("document.fonts.ready")
-    await page.screenshot(path=str(SHOTS / f"staff-{name}-{width}.png"))
+async def test_staff_pages(
+    live_edge: Edge, phone: BrowserContext, desktop: BrowserContext, shots: Path
+) -> None:
+    async def shoot(page: Page, name: str, width: str) -> None:
+        await page.evaluate("document.fonts.ready")
+        await page.screenshot(path=str(shots / f"staff-{name}-{width}.png"))
 
-
-async def test_staff_pages(live_edge: Edge, phone: BrowserContext, desktop: BrowserContext) -> None:
     edge = live_edge
     assert edge.url is not None
     workflow_id = await waiting(edge)
@@ -84,3 +78,8 @@ async def test_staff_pages(live_edge: Edge, phone: BrowserContext, desktop: Brow
         await page.goto(f"{edge.url}/staff/me")
         await shoot(page, "user-center", width)
         await page.close()
+    written = {path.name for path in shots.glob("staff-*.png")}
+    committed = {path.name for path in SCREENSHOTS.glob("staff-*.png")}
+    assert written == committed and readme_screenshots("staff-") <= written
+    with Image.open(shots / "staff-inbox-phone.png") as shot:
+        assert shot.width == PHONE["width"]
