@@ -9,7 +9,7 @@ import asyncio
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -35,6 +35,8 @@ from testkit.harness import (
     registration_client,
     terminate_leftovers,
 )
+from testkit.make_run import Running
+from testkit.make_run import make_run as started
 from worker import build_worker
 
 _ENV_BEFORE: dict[str, str | None] = {}
@@ -139,3 +141,10 @@ async def dev(dev_env: WorkflowEnvironment, app: App) -> AsyncIterator[Harness]:
     async with build_worker(dev_env.client, app.settings, app.sessions):
         yield Harness(dev_env, app, client)
         await terminate_leftovers(dev_env, client)
+
+
+@pytest.fixture(scope="session")
+def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
+    """`make run` in a copy of the project, once for the tests that use it (on its own ports)."""
+    with started(tmp_path_factory.mktemp("make-run")) as running:
+        yield running

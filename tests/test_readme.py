@@ -8,26 +8,18 @@ and `make test` is what runs it.
 from __future__ import annotations
 
 import base64
-import contextlib
-import os
 import re
 import secrets
 import shutil
-import signal
-import socket
 import subprocess
-import time
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import pytest
+
+from testkit.make_run import Running, copy_project
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
-# The addresses the README shows: make run's defaults.
-PORTS = {"Temporal": 7233, "the Web UI": 8233, "the edge": 8000, "the codec server": 8081}
 BLOCK = re.compile(r"^```sh\n(.*?)^```", re.S | re.M)
 
 
@@ -40,92 +32,10 @@ def test_the_readme_shows_the_two_commands_first() -> None:
     assert [line.split()[:2] for line in first if line] == [["make", "run"], ["make", "test"]]
 
 
-@dataclass
-class Running:
-    directory: Path
-    log: Path
-
-    def admin_password(self, username: str) -> str:
-        logins = dict(
-            line.split("=", 1)
-            for line in (self.directory / "var" / "dev-admins.env").read_text().splitlines()
-        )
-        return logins[username]
-
-
-def _copy_project(target: Path) -> None:
-    tracked = subprocess.run(
-        ["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True
-    ).stdout.split(b"\0")
-    for name in filter(None, (path.decode() for path in tracked)):
-        source = ROOT / name
-        if source.is_file():
-            (target / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, target / name)
-    # The venv this test runs in was installed from this very lock file: make must see it as
-    # up to date, not rebuild it (which `make test`'s first step already did).
-    (target / ".venv").symlink_to(ROOT / ".venv")
-    installed = (ROOT / ".venv" / ".installed").stat().st_mtime
-    for prerequisite in ("requirements.lock", "pyproject.toml"):
-        os.utime(target / prerequisite, (installed - 1, installed - 1))
-
-
-def _in_use(port: int) -> bool:
-    with socket.socket() as probe:
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _wait_until_ready(process: subprocess.Popen[bytes], log: Path, deadline: float) -> None:
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"make run exited with {process.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if httpx.get("http://127.0.0.1:8000/healthz", timeout=2).status_code == 200 and (
-                "Demo admins" in log.read_text()
-            ):
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.5)
-    pytest.fail(f"make run was not ready in time:\n{log.read_text()[-4000:]}")
-
-
-@pytest.fixture(scope="module")
-def make_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Running]:
-    busy = [name for name, port in PORTS.items() if _in_use(port)]
-    if busy:
-        pytest.fail(f"stop what listens on the README's ports first ({', '.join(busy)})")
-    directory = tmp_path_factory.mktemp("readme")
-    _copy_project(directory)
-    log = directory / "make-run.log"
-    # A machine's own JSHR_* settings would make this another system than the README's.
-    env = {key: value for key, value in os.environ.items() if not key.startswith("JSHR_")}
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            ["make", "run"],
-            cwd=directory,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        _wait_until_ready(process, log, time.monotonic() + 180)
-        yield Running(directory, log)
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
     blocks = sh_blocks(README.read_text())
     marker = "::readme-block::"
-    script = "set -euo pipefail\n" + "".join(f"echo {marker}\n{block}" for block in blocks)
+    script = "".join(f"echo {marker}\n{block}" for block in blocks)
     applicant_password = f"Ouyang#Ming-{secrets.token_hex(3)}"  # invented, new each run
     answers = [
         applicant_password,
@@ -139,21 +49,8 @@ def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
         "sysadmin",
         make_run.admin_password("sysadmin"),
     ]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("JSHR_")}
-    ran = subprocess.run(
-        ["bash", "-c", script],
-        cwd=make_run.directory,
-        env=env,
-        input="".join(f"{line}\n" for line in answers),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    output = ran.stdout + ran.stderr
-    assert ran.returncode == 0, (
-        f"{output[-6000:]}\n--- make run ---\n{make_run.log.read_text()[-3000:]}"
-    )
-    outputs = ran.stdout.split(f"{marker}\n")[1:]
+    stdout = make_run.shell(script, answers, timeout=600)
+    outputs = stdout.split(f"{marker}\n")[1:]
     assert len(outputs) == len(blocks)
     ran_block = dict(zip(blocks, outputs, strict=True))
 
@@ -263,7 +160,7 @@ def test_the_prose_commands_run(tmp_path: Path) -> None:
 
 
 def test_make_histories_re_records_the_replayed_histories(tmp_path: Path) -> None:
-    _copy_project(tmp_path)
+    copy_project(tmp_path)
     histories = tmp_path / "tests" / "workflows" / "histories"
     before = {path.name: path.stat().st_mtime for path in histories.glob("*.json")}
     subprocess.run(["make", "histories"], cwd=tmp_path, check=True, capture_output=True)
