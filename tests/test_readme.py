@@ -155,7 +155,7 @@ def test_the_prose_commands_run(tmp_path: Path) -> None:
     (tmp_path / "var").mkdir()
     (tmp_path / "var" / "app.db").write_bytes(b"")
     shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
-    subprocess.run(["make", "clean"], cwd=tmp_path, check=True, capture_output=True)
+    subprocess.run(["make", "clean"], cwd=tmp_path, check=True)
     assert not (tmp_path / "var").exists()
 
 
@@ -163,7 +163,8 @@ def test_make_histories_re_records_the_replayed_histories(tmp_path: Path) -> Non
     copy_project(tmp_path)
     histories = tmp_path / "tests" / "workflows" / "histories"
     before = {path.name: path.stat().st_mtime for path in histories.glob("*.json")}
-    subprocess.run(["make", "histories"], cwd=tmp_path, check=True, capture_output=True)
+    made = subprocess.run(["make", "histories"], cwd=tmp_path, capture_output=True, text=True)
+    assert made.returncode == 0, made.stdout[-4000:] + made.stderr[-2000:]
     rewritten = {
         path.name for path in histories.glob("*.json") if path.stat().st_mtime > before[path.name]
     }
