@@ -169,6 +169,8 @@ class Settings(BaseSettings):
     # Where the CLI's staff commands find the edge, and keep their login (0600).
     edge_url: str = "http://localhost:8000"
     cli_session_file: Path = ROOT / "var" / "cli-session.json"
+    # The applicant sessions of registrations started from this CLI, by workflow ID.
+    cli_applicant_file: Path = ROOT / "var" / "cli-applicants.json"
     # It signs with `assertion_signing_key` (above). This keys the CSRF tokens and the look-up
     # hashes of throttles and one-time codes.
     session_key: SecretStr | None = None

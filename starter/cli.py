@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import re
 import signal
-from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,11 +16,11 @@ from config import Settings
 from domain import rules, texts
 from domain.keys import applicant_key
 from domain.roles import Role
-from edge.intake import ApplicationForm, build_request
+from starter import applicant_client as applicant
 from starter.account_cli import account, permissions
 from starter.calendar_cli import calendar
 from starter.review_cli import review
-from starter.shell import answer, connect_client, console, run
+from starter.shell import answer, connect_client, console, notes, run
 from starter.token_cli import token
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -85,14 +84,6 @@ def seed() -> None:
 SMS_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
 
 
-def _form(**fields: object) -> ApplicationForm:
-    return ApplicationForm(
-        **fields,
-        notice_version=Settings().notice_version,
-        consented_at=datetime.now(UTC),
-    )
-
-
 @app.command()
 def register(
     name: Annotated[str, typer.Option(help="real name, as on the ID card")],
@@ -114,112 +105,105 @@ def register(
         str | None, typer.Option(help="resubmit this corrected form to a registration ID")
     ] = None,
 ) -> None:
-    """Start a registration, or with --correct resubmit a corrected one (the `resubmit` Update)."""
+    """Start a registration at the edge (JSHR_EDGE_URL), as the applicant's browser would, or
+    with --correct resubmit a corrected one; asks for the account's password."""
     if not accept_notice:
         console.print(texts.CLI_NOTICE_NOT_ACCEPTED)
         raise typer.Exit(2)
-    photos = {}
-    for field, path in (("id_card_front", id_card_front), ("id_card_back", id_card_back)):
-        try:
-            photos[field] = path.read_bytes()
-        except OSError as exc:
-            unreadable = texts.CLI_PHOTO_UNREADABLE.format(path=path, reason=exc.strerror)
+    photos = {"id_card_front": id_card_front, "id_card_back": id_card_back}
+    for field, path in photos.items():
+        if not path.is_file():
+            unreadable = texts.CLI_PHOTO_UNREADABLE.format(path=path, reason="not a file")
             console.print(f"[red]photo.unreadable[/red] {field}: {unreadable}")
-            raise typer.Exit(2) from None
-    form = _form(
-        **photos,
-        name=name,
-        id_number=id_number,
-        phone=phone,
-        email=email,
-        unit_code=unit_code,
-        unit_name=unit_name,
-        username=username,
-        password=ask_password(),
-        requested_role=role,
-        invitation_code=invitation_code,
-    )
-
-    async def main(settings: Settings) -> str:
-        application = build_request(
-            form,
-            today=date.today(),
-            limits=settings.photo_limits(),
-            ages=settings.applicant_ages,
-            fit_photos=fit_photos,
+            raise typer.Exit(2)
+    settings = Settings()
+    fields = {
+        "name": name,
+        "id_number": id_number,
+        "phone": phone,
+        "email": email,
+        "unit_code": unit_code,
+        "unit_name": unit_name,
+        "username": username,
+        "password": ask_password(),
+        "requested_role": role.value,
+        "notice_version": settings.notice_version,
+        "fit_photos": str(fit_photos).lower(),
+        **({"invitation_code": invitation_code} if invitation_code else {}),
+    }
+    if correct:
+        result = applicant.call(
+            settings, correct, "POST", "/resubmission", fields=fields, photos=photos
         )
-        client = await connect_client(settings)
-        if correct:
-            result = await client.resubmit(correct, application.request, application.documents)
-            return f"round {result.round}: {result.message_zh}"
-        workflow_id = await client.start(application.request, application.documents)
-        return f"registration started: [bold]{workflow_id}[/bold]"
-
-    console.print(run(main))
+        console.print(f"round {result['round']}: {result['message_zh']}")
+        return
+    workflow_id = applicant.start(settings, fields, photos)
+    notes.print("registration started:")
+    print(workflow_id)
 
 
 @app.command()
 def status(workflow_id: str) -> None:
     """Show where a registration stands (masked; as the `status` query answers)."""
+    console.print_json(data=applicant.call(Settings(), workflow_id, "GET"))
 
-    async def main(settings: Settings) -> str:
-        return (await (await connect_client(settings)).status(workflow_id)).model_dump_json(
-            indent=2
-        )
 
-    console.print_json(run(main))
+def _post(
+    workflow_id: str,
+    path: str,
+    json_body: dict[str, str] | None = None,
+    fields: dict[str, str] | None = None,
+) -> None:
+    """An applicant's message; the edge's answer, in Chinese."""
+    answered = applicant.call(
+        Settings(), workflow_id, "POST", path, json_body=json_body, fields=fields
+    )
+    console.print(answered["message_zh"])
 
 
 @app.command()
 def code(workflow_id: str, sms_code: str) -> None:
     """Answer the SMS code (the `submit_phone_code` Update)."""
-
-    async def main(settings: Settings) -> str:
-        result = await (await connect_client(settings)).submit_phone_code(workflow_id, sms_code)
-        return result.message_zh
-
-    console.print(run(main))
+    found = applicant.call(
+        Settings(), workflow_id, "POST", "/phone-code", json_body={"code": sms_code}
+    )
+    console.print(found["message_zh"])
 
 
 @app.command()
 def resend(workflow_id: str) -> None:
     """Ask for a new SMS code (cooldown and hourly cap apply)."""
-
-    async def main(settings: Settings) -> str:
-        return (await (await connect_client(settings)).resend_phone_code(workflow_id)).message_zh
-
-    console.print(run(main))
+    console.print(
+        applicant.call(Settings(), workflow_id, "POST", "/phone-code/resend")["message_zh"]
+    )
 
 
 @app.command()
-def sign(workflow_id: str, signature_ref: str = "signature-pad") -> None:
-    """E-sign the current application digest (the `sign` Update)."""
-
-    async def main(settings: Settings) -> str:
-        return (await (await connect_client(settings)).sign(workflow_id, signature_ref)).message_zh
-
-    console.print(run(main))
+def sign(
+    workflow_id: str,
+    typed_name: Annotated[str, typer.Option(help="your own name, typed as the confirmation")],
+) -> None:
+    """E-sign the application as it stands, confirming with one's own name typed (the pages
+    offer a signature pad as well)."""
+    fields = {"typed_confirmation": typed_name}
+    console.print(
+        applicant.call(Settings(), workflow_id, "POST", "/signature", fields=fields)["message_zh"]
+    )
 
 
 @app.command()
 def nudge(workflow_id: str) -> None:
     """Urge the reviewers (at most once a day)."""
-
-    async def main(settings: Settings) -> str:
-        return (await (await connect_client(settings)).nudge(workflow_id)).message_zh
-
-    console.print(run(main))
+    _post(workflow_id, "/nudge")
 
 
 @app.command()
 def withdraw(workflow_id: str, reason: str = "") -> None:
     """Withdraw the application (the `withdraw` Signal)."""
-
-    async def main(settings: Settings) -> None:
-        await (await connect_client(settings)).withdraw(workflow_id, reason)
-
-    run(main)
-    console.print("withdrawal sent")
+    body = {"reason": reason}
+    console.print(
+        applicant.call(Settings(), workflow_id, "POST", "/withdrawal", json_body=body)["message_zh"]
+    )
 
 
 @app.command("sms-inbox")

@@ -22,7 +22,7 @@ from starter.shell import answer, console
 COOKIES = ("jshr_staff", "__Host-jshr_staff")
 
 
-def _save(path: Path, data: dict[str, str]) -> None:
+def save_private(path: Path, data: dict[str, str]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     # Created 0600 before anything is written into it.
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -65,7 +65,7 @@ def login(settings: Settings) -> None:
             if confirmed.status_code != 200:
                 print_errors(confirmed)
                 raise typer.Exit(2)
-    _save(settings.cli_session_file, {"edge": settings.edge_url, "token": token})
+    save_private(settings.cli_session_file, {"edge": settings.edge_url, "token": token})
     console.print(f"logged in as [bold]{body['username']}[/bold] at {settings.edge_url}")
 
 

@@ -4,7 +4,7 @@ field of the payload), the services, and the CSRF token of the browser.
 - `CurrentStaff`: a logged-in staff member (cookie or `Authorization: Bearer <session token>`);
   an unsafe request by cookie must carry the session's CSRF token (`X-CSRF-Token` header, or the
   form field `csrf_token`), and the account must still be active.
-- `CurrentApplicant`: the session bound to one registration (cookie), CSRF likewise.
+- `CurrentApplicant`: the session bound to one registration (cookie, CSRF likewise, or bearer).
 - `ServiceCaller(scope)`: an integrator's service token that holds `scope`.
 - `CsrfToken`: the token to put in a page's forms (the staff session's, else the applicant's,
   else one bound to an anonymous cookie); `AnonymousCsrf` checks it on forms of people who are not
@@ -183,13 +183,18 @@ class ApplicantPrincipal:
 
 
 async def current_applicant(request: Request, edge: Services) -> ApplicantPrincipal:
-    token = request.cookies.get(cookie_name(request, APPLICANT_COOKIE))
+    """The browser's cookie (CSRF checked), or the same session token as a bearer token (the
+    CLI's, which no other site can make a browser send)."""
+    bearer = bearer_token(request)
+    via_cookie = not bearer or bearer.startswith(SERVICE_PREFIX)
+    token = request.cookies.get(cookie_name(request, APPLICANT_COOKIE)) if via_cookie else bearer
     try:
         session = await edge.sessions.lookup(token, "applicant")
     except EdgeRefused as exc:
         refused(exc.code)
         raise
-    await _check_csrf(request, edge, session.token_hash)
+    if via_cookie:
+        await _check_csrf(request, edge, session.token_hash)
     return ApplicantPrincipal(session)
 
 

@@ -12,6 +12,7 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from devtools.demo import read_sms_code
+from devtools.samples import card_jpeg
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from starter.cli import app as cli
 from store.seed import APPLICANTS
@@ -28,6 +29,9 @@ async def served(live: Edge, tmp_path: Path) -> AsyncIterator[dict[str, str]]:
         yield {
             "JSHR_EDGE_URL": f"http://127.0.0.1:{PORT}",
             "JSHR_CLI_SESSION_FILE": str(tmp_path / "cli-session.json"),
+            "JSHR_CLI_APPLICANT_FILE": str(tmp_path / "cli-applicants.json"),
+            # The CLI holds no signing key: the edge alone vouches for the applicant.
+            "JSHR_ASSERTION_SIGNING_KEY": "",
             "JSHR_DATABASE_URL": live.db.settings.database_url,
             "COLUMNS": "200",
         }
@@ -119,3 +123,47 @@ async def test_permission_commands_act_as_the_logged_in_account(
     )  # fmt: skip
     assert revoked.exit_code == 0, revoked.output
     assert f"revoked: {holder.username} is now user" in revoked.output
+
+
+async def test_applicant_commands_act_through_the_edge_with_the_session_it_bound(
+    live: Edge, served: dict[str, str], tmp_path: Path
+) -> None:
+    photos = {}
+    for side in ("front", "back"):
+        photos[side] = tmp_path / f"id-card-{side}.jpg"
+        photos[side].write_bytes(card_jpeg(side))
+    person = APPLICANTS[2]
+    form = [
+        "register", "--name", person.name, "--id-number", person.id_number,
+        "--phone", person.phone, "--email", person.email,
+        "--unit-code", "123200004660000017", "--unit-name", "江苏省示范人民医院",
+        "--username", "ayiguli1995", "--id-card-front", str(photos["front"]),
+        "--id-card-back", str(photos["back"]), "--accept-notice",
+    ]  # fmt: skip
+    weak = await invoke(served, *form, stdin="123\n123\n")
+    assert weak.exit_code == 2 and "password" in weak.output  # the edge's policy, per field
+
+    started = await invoke(served, *form, stdin=f"{PASSWORD}\n{PASSWORD}\n")
+    assert started.exit_code == 0, started.output
+    workflow_id = started.stdout.strip().splitlines()[-1]
+    assert workflow_id.startswith("registration-")
+    sessions = Path(served["JSHR_CLI_APPLICANT_FILE"])
+    assert stat.S_IMODE(sessions.stat().st_mode) == 0o600 and workflow_id in sessions.read_text()
+
+    code = await read_sms_code(live.db.sessions, person.phone)
+    wrong = await invoke(served, "code", workflow_id, "000000" if code != "000000" else "111111")
+    assert wrong.exit_code == 0 and "验证码错误" in wrong.output
+    accepted = await invoke(served, "code", workflow_id, code)
+    assert accepted.exit_code == 0 and "手机验证成功" in accepted.output, accepted.output
+    shown = await invoke(served, "status", workflow_id)
+    assert shown.exit_code == 0 and '"stage": "awaiting_review"' in shown.output
+    assert person.id_number not in shown.output and person.phone not in shown.output
+
+    # Another registration's ID: no session here for it, so nothing is sent.
+    other = "registration-" + "0" * 32
+    refused = await invoke(served, "withdraw", other)
+    assert refused.exit_code == 2 and "no applicant session" in refused.output
+    withdrawn = await invoke(served, "withdraw", workflow_id, "--reason", "换单位了")
+    assert withdrawn.exit_code == 0, withdrawn.output
+    assert live.harness is not None
+    await reach(live.harness.client, workflow_id, Stage.WITHDRAWN)
