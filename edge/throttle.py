@@ -29,12 +29,13 @@ class Throttle:
         *,
         prefix: str = "login",
         max_failures: int | None = None,
+        window: timedelta | None = None,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._prefix = prefix
         self._max = max_failures or settings.login_max_failures
-        self._window = timedelta(minutes=settings.login_lockout_minutes)
+        self._window = window or timedelta(minutes=settings.login_lockout_minutes)
 
     @property
     def _clock(self) -> Clock:
