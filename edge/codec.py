@@ -119,6 +119,8 @@ class CodecGate:
         if direction == "encode" and context.via != "bearer":
             refused("codec.bearer_only")
             raise EdgeRefused("codec.bearer_only")
+        if not payloads:
+            return []  # nothing is read: neither counted nor audited
         if len(payloads) > self._max_payloads:
             refused("codec.too_many_payloads")
             raise EdgeRefused("codec.too_many_payloads", fields=["payloads"])

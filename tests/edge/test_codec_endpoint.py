@@ -203,7 +203,7 @@ async def test_the_cli_bearer_token_decodes_and_encodes_a_cookie_only_decodes(ed
         tampered.data = tampered.data[:-1] + bytes([tampered.data[-1] ^ 1])
         bad = await cli.post(DECODE, json=body(tampered), headers=bearer)
         assert bad.status_code == 422 and codes(bad) == ["codec.undecodable"]
-        for malformed in ({"payloads": [{"metadata": "x"}]}, {"payloads": [{"bogus": 1}]}, {}):
+        for malformed in ({"payloads": [{"metadata": "x"}]}, {"payloads": [{"bogus": 1}]}, {"payloads": "x"}):
             refused = await cli.post(DECODE, json=malformed, headers=bearer)
             assert refused.status_code == 422 and codes(refused), malformed
     rows = await codec_audit(edge)

@@ -24,7 +24,8 @@ class CodecPayload(BaseModel):
 
 
 class CodecPayloads(BaseModel):
-    payloads: list[CodecPayload]
+    # Protobuf JSON leaves an empty list out: the CLI sends `{}` for a query without arguments.
+    payloads: list[CodecPayload] = Field(default_factory=list)
 
 
 async def _convert(
