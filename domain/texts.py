@@ -412,9 +412,7 @@ EDGE: dict[str, Text] = {
         "encode takes the CLI's bearer session token, never a browser cookie",
     ),
     "codec.throttled": Text("解密请求过于频繁,请稍后再试", "too many decode requests: wait"),
-    "codec.too_many_payloads": Text(
-        "一次解密的数据过多", "too many payloads in one request"
-    ),
+    "codec.too_many_payloads": Text("一次解密的数据过多", "too many payloads in one request"),
     "codec.undecodable": Text(
         "数据无法解密(密钥未知或已被篡改)",
         "a payload cannot be decrypted (unknown key, or tampered)",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated

@@ -17,12 +17,12 @@ from temporalio.client import Client
 
 from config import Settings
 from edge.auth import StaffAuth
+from edge.codec import CodecGate
 from edge.codes import OneTimeCodes
 from edge.sessions import Clock, SessionStore, utc_now
 from edge.throttle import Throttle
 from edge.tokens import ServiceTokens
 from edge.web import errors
-from edge.codec import CodecGate
 from edge.web.middleware import (
     AccessLog,
     CodecCors,

@@ -160,9 +160,13 @@ async def codec_staff(request: Request, edge: Services) -> StaffPrincipal:
         # A system's token: decoding is for a named person only.
         refused("codec.not_operator")
         raise EdgeRefused("codec.not_operator")
-    token, via_cookie = (bearer, False) if bearer else (
-        request.cookies.get(cookie_name(request, STAFF_COOKIE)),
-        True,
+    token, via_cookie = (
+        (bearer, False)
+        if bearer
+        else (
+            request.cookies.get(cookie_name(request, STAFF_COOKIE)),
+            True,
+        )
     )
     try:
         session = await edge.sessions.lookup(token, "staff")

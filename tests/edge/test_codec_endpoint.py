@@ -86,7 +86,11 @@ async def test_a_logged_in_staff_member_without_the_permission_is_refused(edge: 
     assert answer.status_code == 403 and codes(answer) == ["codec.not_operator"]
     assert NAME not in answer.text
     [row] = await codec_audit(edge)
-    assert (row.actor, row.kind, row.outcome) == ("admin_hospital", "codec.decode", "refused.not_operator")
+    assert (row.actor, row.kind, row.outcome) == (
+        "admin_hospital",
+        "codec.decode",
+        "refused.not_operator",
+    )
 
 
 async def test_an_operator_decodes_through_the_cookie_and_the_audit_says_who(edge: Edge) -> None:
@@ -203,7 +207,11 @@ async def test_the_cli_bearer_token_decodes_and_encodes_a_cookie_only_decodes(ed
         tampered.data = tampered.data[:-1] + bytes([tampered.data[-1] ^ 1])
         bad = await cli.post(DECODE, json=body(tampered), headers=bearer)
         assert bad.status_code == 422 and codes(bad) == ["codec.undecodable"]
-        for malformed in ({"payloads": [{"metadata": "x"}]}, {"payloads": [{"bogus": 1}]}, {"payloads": "x"}):
+        for malformed in (
+            {"payloads": [{"metadata": "x"}]},
+            {"payloads": [{"bogus": 1}]},
+            {"payloads": "x"},
+        ):
             refused = await cli.post(DECODE, json=malformed, headers=bearer)
             assert refused.status_code == 422 and codes(refused), malformed
     rows = await codec_audit(edge)
@@ -221,7 +229,9 @@ async def test_a_logged_out_session_decodes_nothing(edge: Edge) -> None:
     async with edge.client() as client:
         csrf = await edge.login(client, "sysadmin")
         token = client.cookies["jshr_staff"]
-        assert (await client.delete("/api/v1/staff/session", headers={"X-CSRF-Token": csrf})).is_success
+        assert (
+            await client.delete("/api/v1/staff/session", headers={"X-CSRF-Token": csrf})
+        ).is_success
     async with edge.client() as cli:
         answer = await cli.post(
             DECODE, json=body(*payloads), headers={"Authorization": f"Bearer {token}"}
