@@ -388,7 +388,6 @@ def test_the_ui_decodes_through_the_edge_with_the_operators_cookie() -> None:
     assert all(origin.startswith("https://localhost:") for origin in origins)
 
 
-
 def test_the_app_database_and_documents_are_where_the_services_put_them() -> None:
     url = environment("worker")["JSHR_DATABASE_URL"]
     match = re.fullmatch(r"postgresql\+asyncpg://(\w+):[^@]+@postgresql:5432/(\w+)", url)

@@ -21,11 +21,13 @@ from temporalio.client import Client
 from temporalio.converter import DefaultPayloadConverter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
+from typer.testing import CliRunner, Result
 
 from edge.tokens import ServiceTokens
 from plumbing.connect import data_converter_for
+from starter.cli import app as cli
 from store.models import AuditEvent
-from testkit.edge import Edge, make_edge, serve
+from testkit.edge import STAFF_PASSWORD, Edge, make_edge, serve
 
 UI = "http://localhost:8233"
 DECODE, ENCODE = "/codec/decode", "/codec/encode"
@@ -300,3 +302,34 @@ async def test_the_temporal_cli_decodes_and_encodes_through_the_edge(
     outcomes = {(row.kind, row.outcome) for row in await codec_audit(served)}
     assert outcomes == {("codec.encode", "encoded"), ("codec.decode", "decoded")}
     assert {row.actor for row in await codec_audit(served)} == {"sysadmin"}
+
+
+async def test_codec_auth_prints_the_operators_header_and_refuses_others(
+    served: Edge, tmp_path: Path
+) -> None:
+    env = {
+        "JSHR_EDGE_URL": str(served.url),
+        "JSHR_CLI_SESSION_FILE": str(tmp_path / "cli-session.json"),
+        "COLUMNS": "200",
+    }
+
+    async def invoke(*args: str, stdin: str | None = None) -> Result:
+        return await asyncio.to_thread(CliRunner().invoke, cli, list(args), input=stdin, env=env)
+
+    assert (await invoke("codec-auth")).exit_code == 2  # not logged in
+    await invoke("login", stdin=f"admin_hospital\n{STAFF_PASSWORD}\n")
+    reviewer = await invoke("codec-auth")
+    assert reviewer.exit_code == 2 and "payloads:decode" in reviewer.output
+    assert "Bearer" not in reviewer.output
+    await invoke("login", stdin=f"sysadmin\n{STAFF_PASSWORD}\n")
+    operator = await invoke("codec-auth")
+    assert operator.exit_code == 0, operator.output
+    header = operator.stdout.strip()
+    assert header.startswith("Bearer ") and len(header) > 40
+    payloads = await encrypted(served, NAME)
+    async with httpx.AsyncClient(base_url=str(served.url)) as cli_http:
+        answer = await cli_http.post(
+            DECODE, json=body(*payloads), headers={"Authorization": header}
+        )
+    assert answer.status_code == 200
+    assert json.loads(from_body(answer.json())[0].data) == NAME
