@@ -208,6 +208,8 @@ async def run_system(settings: Settings) -> None:
             f"\nThe edge: http://localhost:{settings.edge_port}"
             f"  (the CLI: python -m starter login)\n"
             f"Staff portal (审核、用户中心): http://localhost:{settings.edge_port}/staff/login\n"
+            f"Temporal UI: http://localhost:{settings.temporal_ui_port} (payloads decoded for a"
+            f" logged-in system admin: README, 'Watch it in the Temporal UI')\n"
             f"Demo admins ({DEV_ADMINS_FILE}):\n"
             f"{_logins()}\n",
             flush=True,
