@@ -153,8 +153,8 @@ async def codec_staff(request: Request, edge: Services) -> StaffPrincipal:
     """A staff member for the codec endpoint: the bearer session token (the CLI), or the session
     cookie without a CSRF token, which the Temporal UI cannot send. That is safe there because
     decoding changes nothing, only exact allowed origins can read the answer (CORS), the body
-    must be JSON (a cross-origin one needs a preflight), and a cookie request must come from an
-    allowed origin (`edge.web.middleware.CodecCors` refuses any other)."""
+    must be JSON (a cross-origin one needs a preflight), and a cookie request must name an
+    allowed origin (`edge.web.middleware.CodecCors` refuses any other, this one none)."""
     bearer = bearer_token(request)
     if bearer and bearer.startswith(SERVICE_PREFIX):
         # A system's token: decoding is for a named person only.
@@ -173,6 +173,10 @@ async def codec_staff(request: Request, edge: Services) -> StaffPrincipal:
     except EdgeRefused as exc:
         refused(exc.code)
         raise
+    if via_cookie and "origin" not in request.headers:
+        # Browsers send Origin with every cross-origin POST: a cookie without one is not the UI.
+        refused("codec.origin")
+        raise EdgeRefused("codec.origin")
     return await _principal(edge, session, via_cookie)
 
 

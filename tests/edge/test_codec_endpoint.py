@@ -153,6 +153,8 @@ async def test_the_preflight_answers_the_ui_with_credentials_and_refuses_other_o
         )
         assert stolen.status_code == 403 and codes(stolen) == ["codec.origin"]
         assert NAME not in stolen.text and "access-control-allow-origin" not in stolen.headers
+        no_origin = await client.post(DECODE, json=body(*payloads))  # a cookie, but not the UI
+        assert no_origin.status_code == 403 and codes(no_origin) == ["codec.origin"]
     assert await codec_audit(edge) == []
 
 
