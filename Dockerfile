@@ -1,4 +1,4 @@
-# The project image: worker (`python worker.py`), codec server (`python -m starter codec-server`)
+# The project image: worker (`python worker.py`), edge with its codec endpoint (`python -m edge`)
 # and migrations (`alembic upgrade head`). Built by docker-compose.yml; see docs/deployment.md.
 ARG PYTHON_IMAGE=python:3.11.14-slim-bookworm
 

@@ -69,7 +69,6 @@ _REQUIRED_SECRETS = ("applicant_key_secret", "phone_code_secret", "data_key")
 _SECRETS = (
     *_REQUIRED_SECRETS,
     "codec_keys",
-    "codec_server_token",
     "assertion_signing_key",
     "session_key",
 )
@@ -144,10 +143,15 @@ class Settings(BaseSettings):
     # every listed key decrypts, so keys rotate without losing old histories.
     codec_keys: SecretStr | None = None
     codec_active_key: str | None = None
-    codec_server_host: str = "127.0.0.1"
-    codec_server_port: int = 8081
-    codec_server_token: SecretStr | None = None
+    # The codec endpoint is the edge's (/codec/decode, /codec/encode): it decrypts only for a
+    # logged-in person holding payloads:decode. Browser origins that may call it with the
+    # operator's session cookie: the Temporal UI's (exact origins; never "*").
     codec_allowed_origins: tuple[str, ...] = ()
+    # Decode requests one person may make in a window (the UI sends about one per payload on
+    # a page), and payloads one request may carry.
+    codec_decode_limit: int = Field(600, ge=1)
+    codec_decode_window_seconds: int = Field(60, ge=1)
+    codec_max_payloads: int = Field(200, ge=1)
 
     # Signed assertions (DESIGN §7): the public keys workers trust, `kid:base64url[@not_after]`
     # entries separated by commas. A key that signed no new message since `not_after` stays
@@ -239,12 +243,11 @@ class Settings(BaseSettings):
         )
 
     def codec_endpoint(self) -> str | None:
-        """Where the Temporal UI decodes: the token is the path's first segment (the UI sends
-        no header of ours)."""
-        if not (self.codec_keys and self.codec_server_token):
+        """Where the Temporal UI and the CLI decode: the edge's `/codec/`. The trailing slash
+        matters: the UI resolves `decode` against it (without one it would call `/decode`)."""
+        if not self.codec_keys:
             return None
-        token = self.codec_server_token.get_secret_value()
-        return f"http://{self.codec_server_host}:{self.codec_server_port}/{token}"
+        return f"{self.edge_url.rstrip('/')}/codec/"
 
     @model_validator(mode="after")
     def _no_default_secrets(self) -> Settings:
@@ -255,8 +258,8 @@ class Settings(BaseSettings):
                     " deployment sets it in .env (docs/deployment.md)"
                 )
         if self.environment == "production":
-            if not (self.codec_keys and self.codec_server_token):
-                raise ValueError("CODEC_KEYS and CODEC_SERVER_TOKEN must be set in production")
+            if not self.codec_keys:
+                raise ValueError("CODEC_KEYS must be set in production")
             for name in _SECRETS:
                 value = getattr(self, name)
                 if isinstance(value, SecretStr):

@@ -21,7 +21,6 @@ from domain import rules
 from domain.assertions import new_signing_key
 from plumbing import limits, search
 from plumbing.codec import new_key
-from plumbing.codec_server import start_codec_server
 
 log = logging.getLogger("devtools.local")
 
@@ -47,6 +46,8 @@ def dev_server_args(settings: Settings) -> list[str]:
         port,
         "--ui-port",
         str(settings.temporal_ui_port),
+        # The edge's codec endpoint: it decodes for the operator's session, so the URL holds no
+        # secret (the UI shows it to anyone at /api/v1/settings).
         *(["--ui-codec-endpoint", endpoint] if (endpoint := settings.codec_endpoint()) else []),
         "--namespace",
         settings.temporal_namespace,
@@ -99,7 +100,6 @@ def _new_secrets() -> dict[str, str]:
         "JSHR_DATA_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
         "JSHR_CODEC_KEYS": f"dev1:{new_key()}",
         "JSHR_CODEC_ACTIVE_KEY": "dev1",
-        "JSHR_CODEC_SERVER_TOKEN": secrets.token_urlsafe(24),
         "JSHR_ASSERTION_SIGNING_KEY": private,
         "JSHR_ASSERTION_PUBLIC_KEYS": public,
         "JSHR_SESSION_KEY": secrets.token_urlsafe(32),
@@ -190,10 +190,8 @@ async def run_system(settings: Settings) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    codec_server = None
     try:
         await wait_for_server(settings)
-        codec_server = await start_codec_server(settings)
         children["the worker"] = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "worker.py"), start_new_session=True
         )
@@ -210,6 +208,8 @@ async def run_system(settings: Settings) -> None:
             f"\nThe edge: http://localhost:{settings.edge_port}"
             f"  (the CLI: python -m starter login)\n"
             f"Staff portal (审核、用户中心): http://localhost:{settings.edge_port}/staff/login\n"
+            f"Temporal UI: http://localhost:{settings.temporal_ui_port} (payloads decoded for a"
+            f" logged-in system admin: README, 'Watch it in the Temporal UI')\n"
             f"Demo admins ({DEV_ADMINS_FILE}):\n"
             f"{_logins()}\n",
             flush=True,
@@ -220,8 +220,6 @@ async def run_system(settings: Settings) -> None:
         for task in done - {stop_wait}:
             log.error("%s exited with %s", exits[task], task.result())
     finally:
-        if codec_server is not None:
-            await codec_server.cleanup()
         # The edge and the worker first, so that they drain before the server goes away.
         for child in reversed(children.values()):
             await _stop(child)

@@ -39,6 +39,9 @@ ROLE_GRANTS: dict[Role, dict[str, Scope]] = {
         "unit_staff:review": Scope.ALL,
         "unit_data:manage": Scope.ALL,
         "system:manage": Scope.ALL,
+        # Reading workflow payloads in plaintext (the codec endpoint of the edge): whoever
+        # holds it sees every applicant's personal data, so it comes only with this role.
+        "payloads:decode": Scope.ALL,
     },
 }
 
@@ -70,6 +73,7 @@ PERMISSION_TEXT_ZH = {
     "unit_staff:review": "审核单位人员",
     "unit_data:manage": "管理单位数据",
     "system:manage": "管理整个系统",
+    "payloads:decode": "解密查看流程数据",
 }
 
 SCOPE_TEXT_ZH = {Scope.OWN: "本人", Scope.UNIT: "本单位", Scope.ALL: "全系统"}

@@ -401,6 +401,22 @@ EDGE: dict[str, Text] = {
     "token.missing": Text("缺少访问令牌", "no bearer token"),
     "token.invalid": Text("访问令牌无效或已撤销", "unknown or revoked token"),
     "token.scope": Text("访问令牌无此权限", "the token lacks the scope"),
+    "codec.not_operator": Text(
+        "您无权解密查看流程数据", "decoding payloads needs the payloads:decode permission"
+    ),
+    "codec.origin": Text(
+        "该来源不得调用解密服务", "this browser origin may not call the codec endpoint"
+    ),
+    "codec.bearer_only": Text(
+        "加密服务仅供命令行使用,请以登录令牌调用",
+        "encode takes the CLI's bearer session token, never a browser cookie",
+    ),
+    "codec.throttled": Text("解密请求过于频繁,请稍后再试", "too many decode requests: wait"),
+    "codec.too_many_payloads": Text("一次解密的数据过多", "too many payloads in one request"),
+    "codec.undecodable": Text(
+        "数据无法解密(密钥未知或已被篡改)",
+        "a payload cannot be decrypted (unknown key, or tampered)",
+    ),
     "registration.not_yours": Text(
         "您无权访问该申请", "this session is not bound to that registration"
     ),

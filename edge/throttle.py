@@ -1,6 +1,7 @@
 """Login throttling per account and per address: after N failures within the lockout window
 both are locked for the window (5 and 15 minutes by default). Kept in the database, so that
-every replica of the edge counts the same failures.
+every replica of the edge counts the same failures. The codec endpoint counts each person's
+decode requests with the same table (`edge.codec`: N requests per window, then locked for it).
 
 Keys are keyed hashes: an unknown username counts exactly like a known one (and may be
 someone's phone or ID number typed in the wrong box), and an address is personal data.
@@ -29,12 +30,13 @@ class Throttle:
         *,
         prefix: str = "login",
         max_failures: int | None = None,
+        window: timedelta | None = None,
     ) -> None:
         self._sessions = sessions
         self._store = store
         self._prefix = prefix
         self._max = max_failures or settings.login_max_failures
-        self._window = timedelta(minutes=settings.login_lockout_minutes)
+        self._window = window or timedelta(minutes=settings.login_lockout_minutes)
 
     @property
     def _clock(self) -> Clock:

@@ -2,8 +2,9 @@
 
 Every payload (inputs, results, signals, updates, memos, failure messages and stack traces) goes
 through `EncryptionCodec` on the client and worker. Only the holders of the keys (the worker, the
-CLI, and the codec server that the Web UI asks to decode) can read them. Search attributes and
-workflow IDs are never encrypted, so they must not carry personal data.
+typed clients, and the edge, whose codec endpoint decodes for a logged-in operator) can read
+them. Search attributes and workflow IDs are never encrypted, so they must not carry personal
+data.
 
 Key rotation: encode always uses the active key; decode accepts every listed key. Add a new key,
 make it active, and keep the old ones listed for as long as histories written with them are kept.

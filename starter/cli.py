@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -364,24 +363,14 @@ def vouch(
     print(run(main))
 
 
-@app.command("codec-server")
-def codec_server() -> None:
-    """Run the codec server alone (production: beside the Temporal UI)."""
-    from plumbing.codec_server import start_codec_server
+@app.command("codec-auth")
+def codec_auth() -> None:
+    """Print `Bearer <token>` of the CLI's login (`python -m starter login`) for the temporal
+    CLI's codec: `export TEMPORAL_CODEC_AUTH="$(python -m starter codec-auth)"`, never on a
+    command line. Only for an account holding payloads:decode; it ends with the session."""
+    from starter.edge_client import codec_auth as header
 
-    async def main(settings: Settings) -> None:
-        runner = await start_codec_server(settings)
-        if runner is None:
-            raise typer.BadParameter("set JSHR_CODEC_KEYS and JSHR_CODEC_SERVER_TOKEN")
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, stop.set)
-        console.print(f"codec server on {settings.codec_server_host}:{settings.codec_server_port}")
-        await stop.wait()
-        await runner.cleanup()
-
-    run(main)
+    print(header(Settings()))
 
 
 @app.command("applicant-key")

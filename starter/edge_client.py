@@ -79,6 +79,17 @@ def logout(settings: Settings) -> None:
     console.print("logged out")
 
 
+def codec_auth(settings: Settings) -> str:
+    """`Bearer <the CLI's session token>`, for the `temporal` CLI's codec (TEMPORAL_CODEC_AUTH):
+    the edge decodes for this person, if the account holds `payloads:decode`."""
+    who = call(settings, "GET", "/api/v1/me")
+    if "payloads:decode" not in {p["permission"] for p in who.get("permissions", [])}:
+        console.print(f"[red]{who.get('username')} may not decode payloads[/red] (payloads:decode)")
+        raise typer.Exit(2)
+    saved = json.loads(settings.cli_session_file.read_text())
+    return f"Bearer {saved['token']}"
+
+
 def call(
     settings: Settings, method: str, path: str, *, json_body: dict[str, Any] | None = None
 ) -> Any:

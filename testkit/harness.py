@@ -39,11 +39,9 @@ HISTORIES = ROOT / "tests" / "workflows" / "histories"
 
 # The whole suite runs with payload encryption, as the system does (a test-only key).
 TEST_CODEC_KEYS = "test1:" + base64.b64encode(bytes(range(32))).decode()
-TEST_CODEC_TOKEN = "test-codec-token"
 CODEC_ENV = {
     "JSHR_CODEC_KEYS": TEST_CODEC_KEYS,
     "JSHR_CODEC_ACTIVE_KEY": "test1",
-    "JSHR_CODEC_SERVER_TOKEN": TEST_CODEC_TOKEN,
 }
 
 

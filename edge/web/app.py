@@ -17,16 +17,24 @@ from temporalio.client import Client
 
 from config import Settings
 from edge.auth import StaffAuth
+from edge.codec import CodecGate
 from edge.codes import OneTimeCodes
 from edge.sessions import Clock, SessionStore, utc_now
 from edge.throttle import Throttle
 from edge.tokens import ServiceTokens
 from edge.web import errors
-from edge.web.middleware import AccessLog, CrossSiteGuard, SecurityHeaders, Unexpected
+from edge.web.middleware import (
+    AccessLog,
+    CodecCors,
+    CrossSiteGuard,
+    SecurityHeaders,
+    Unexpected,
+)
 from edge.web.routes import (
     accounts,
     applicant_session,
     browser,
+    codec,
     permissions,
     register_form,
     register_help,
@@ -55,6 +63,9 @@ Who calls is what authentication established, never a field of a body:
   (`POST /api/v1/applicant/session`, then `…/session/code`).
 - **Integrators' systems**: `Authorization: Bearer jshr_svc_…`, a service token with the scopes
   `registrations:start` and/or `registrations:read` (`python -m starter token create`).
+- **Operators** (`payloads:decode`, the system admins): `POST /codec/decode` decrypts workflow
+  payloads for the Temporal UI (session cookie, from its configured origins) and the `temporal`
+  CLI (`--codec-auth "Bearer <session token>"`); `/codec/encode` takes the bearer token only.
 
 Every refusal is `{"errors": [{"code", "fields", "message_zh", "message_en"}]}`: 422 per
 field, 401 (not logged in, session or token no longer valid), 403 (CSRF, scope, review rule),
@@ -77,6 +88,7 @@ ROUTERS = (
     staff_pages.router,
     staff_review.router,
     staff_admin.router,
+    codec.router,
 )
 
 
@@ -103,6 +115,7 @@ def build_services(
         signer=signer,
         temporal=TemporalConnection(settings, temporal),
         applicant_throttle=Throttle(db, settings, store, prefix="applicant"),
+        codec=CodecGate(db, settings, store),
     )
 
 
@@ -140,6 +153,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # The last added runs first: every answer, the guard's refusals included, gets the headers.
     app.add_middleware(CrossSiteGuard)
+    app.add_middleware(CodecCors, origins=settings.ui_origins())
     app.add_middleware(Unexpected)
     app.add_middleware(AccessLog)
     app.add_middleware(SecurityHeaders)

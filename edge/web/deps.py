@@ -146,6 +146,41 @@ async def pending_staff(request: Request, edge: Services) -> OpenSession:
 
 async def current_staff(request: Request, edge: Services) -> StaffPrincipal:
     session, via_cookie = await _staff_session(request, edge)
+    return await _principal(edge, session, via_cookie)
+
+
+async def codec_staff(request: Request, edge: Services) -> StaffPrincipal:
+    """A staff member for the codec endpoint: the bearer session token (the CLI), or the session
+    cookie without a CSRF token, which the Temporal UI cannot send. That is safe there because
+    decoding changes nothing, only exact allowed origins can read the answer (CORS), the body
+    must be JSON (a cross-origin one needs a preflight), and a cookie request must name an
+    allowed origin (`edge.web.middleware.CodecCors` refuses any other, this one none)."""
+    bearer = bearer_token(request)
+    if bearer and bearer.startswith(SERVICE_PREFIX):
+        # A system's token: decoding is for a named person only.
+        refused("codec.not_operator")
+        raise EdgeRefused("codec.not_operator")
+    token, via_cookie = (
+        (bearer, False)
+        if bearer
+        else (
+            request.cookies.get(cookie_name(request, STAFF_COOKIE)),
+            True,
+        )
+    )
+    try:
+        session = await edge.sessions.lookup(token, "staff")
+    except EdgeRefused as exc:
+        refused(exc.code)
+        raise
+    if via_cookie and "origin" not in request.headers:
+        # Browsers send Origin with every cross-origin POST: a cookie without one is not the UI.
+        refused("codec.origin")
+        raise EdgeRefused("codec.origin")
+    return await _principal(edge, session, via_cookie)
+
+
+async def _principal(edge: EdgeServices, session: OpenSession, via_cookie: bool) -> StaffPrincipal:
     if session.pending_factor:
         refused("auth.second_factor_required")
         raise EdgeRefused("auth.second_factor_required")
@@ -160,6 +195,7 @@ async def current_staff(request: Request, edge: Services) -> StaffPrincipal:
 
 
 CurrentStaff = Annotated[StaffPrincipal, Depends(current_staff)]
+CodecStaff = Annotated[StaffPrincipal, Depends(codec_staff)]
 PendingStaff = Annotated[OpenSession, Depends(pending_staff)]
 
 

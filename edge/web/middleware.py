@@ -1,5 +1,5 @@
 """Pure ASGI middleware: security headers on every answer, an access log without personal data,
-and the refusal of cross-site state-changing requests."""
+the refusal of cross-site state-changing requests, and the codec endpoint's CORS."""
 
 from __future__ import annotations
 
@@ -126,11 +126,84 @@ class CrossSiteGuard:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] not in _SAFE and _cross_site(scope):
+        if (
+            scope["type"] == "http"
+            and scope["method"] not in _SAFE
+            and not scope["path"].startswith(CODEC_PREFIX)  # `CodecCors` has its own rule
+            and _cross_site(scope)
+        ):
             refused("csrf.origin")
             await _refuse(send, EdgeRefused("csrf.origin"))
             return
         await self.app(scope, receive, send)
+
+
+CODEC_PREFIX = "/codec/"
+CODEC_ALLOWED_HEADERS = "Content-Type, X-Namespace, X-Workflow-Id"
+
+
+class CodecCors:
+    """The codec endpoint is called by the Temporal UI from its own origin, with the operator's
+    session cookie (`credentials: include`). Exactly the configured origins may do so: their
+    preflight is answered with `Access-Control-Allow-Credentials`, and their answers carry
+    `Access-Control-Allow-Origin: <that origin>` (never `*`, which browsers refuse with
+    credentials anyway). Any other origin is refused before a route runs, preflight or not; a
+    request with no Origin (the CLI) passes to the route, which wants a bearer token or cookie.
+    """
+
+    def __init__(self, app: ASGIApp, origins: tuple[str, ...]) -> None:
+        self.app = app
+        self.origins = frozenset(origins)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(CODEC_PREFIX):
+            await self.app(scope, receive, send)
+            return
+        if scope["path"].startswith(CODEC_PREFIX + "/"):
+            # One endpoint, `…/codec/`, for both clients: the UI resolves `decode` against it,
+            # the CLI appends `/decode` to it (`…/codec//decode`).
+            path = CODEC_PREFIX + scope["path"].lstrip("/").removeprefix("codec").lstrip("/")
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        headers = {k.decode().lower(): v.decode("latin-1") for k, v in scope["headers"]}
+        origin = headers.get("origin")
+        if origin is not None and origin not in self.origins:
+            refused("codec.origin")
+            await _refuse(send, EdgeRefused("codec.origin"))
+            return
+        cors = (
+            [
+                (b"access-control-allow-origin", origin.encode("latin-1")),
+                (b"access-control-allow-credentials", b"true"),
+                (b"vary", b"Origin"),
+            ]
+            if origin
+            else [(b"vary", b"Origin")]
+        )
+        if scope["method"] == "OPTIONS":
+            if origin is None or headers.get("access-control-request-method") != "POST":
+                await _refuse(send, EdgeRefused("request.method"))
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": cors
+                    + [
+                        (b"access-control-allow-methods", b"POST"),
+                        (b"access-control-allow-headers", CODEC_ALLOWED_HEADERS.encode()),
+                        (b"access-control-max-age", b"600"),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        async def with_cors(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + cors
+            await send(message)
+
+        await self.app(scope, receive, with_cors)
 
 
 def _cross_site(scope: Scope) -> bool:

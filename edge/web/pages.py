@@ -47,7 +47,7 @@ def render(
     return response
 
 
-_NOT_PAGES = ("/api/", "/static/", "/healthz", "/metrics")
+_NOT_PAGES = ("/codec/", "/api/", "/static/", "/healthz", "/metrics")
 STAFF_LOGIN = "/staff/login"
 
 

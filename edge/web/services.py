@@ -13,6 +13,7 @@ from temporalio.client import Client
 from config import Settings
 from domain.assertions import AssertionSigner
 from edge.auth import StaffAuth
+from edge.codec import CodecGate
 from edge.codes import OneTimeCodes
 from edge.messages import EdgeRefused
 from edge.permissions import Permissions
@@ -62,6 +63,8 @@ class EdgeServices:
     temporal: TemporalConnection
     # Returning applicants asking for codes: per address, the login throttle's numbers.
     applicant_throttle: Throttle
+    # The codec endpoint: decrypts for a person, audited and rate-limited.
+    codec: CodecGate
     templates: Jinja2Templates = field(
         default_factory=lambda: Jinja2Templates(directory=HERE / "templates")
     )

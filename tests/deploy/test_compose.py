@@ -35,16 +35,14 @@ DOCKERFILE = ROOT / "Dockerfile"
 IN_CI = os.environ.get("CI") == "true"
 
 # Built from the Dockerfile; they run config.Settings.
-APP_SERVICES = ("migrate", "worker", "edge", "codec-server")
-# Settings fields the deployment sets that come with the codec server and the worker's metrics.
+APP_SERVICES = ("migrate", "worker", "edge")
+# Settings fields the deployment sets that come with the codec and the worker's metrics.
 WIRED_SETTINGS = (
     "data_key",
     "codec_keys",
     "codec_active_key",
-    "codec_server_token",
     "codec_allowed_origins",
-    "codec_server_host",
-    "codec_server_port",
+    "temporal_ui_url",
     "metrics_port",
     "assertion_signing_key",
     "session_key",
@@ -256,7 +254,9 @@ def test_the_worker_starts_after_everything_it_needs() -> None:
     assert services()["worker"]["command"] == ["python", "worker.py"]
     assert services()["worker"]["deploy"]["replicas"] >= 2
     assert services()["migrate"]["command"] == ["alembic", "upgrade", "head"]
-    assert services()["codec-server"]["command"] == ["python", "-m", "starter", "codec-server"]
+    # The codec is the edge's: no service of its own, no token anywhere.
+    assert not {"codec-server"} & set(services())
+    assert not [var for var in referenced_variables() if "CODEC_SERVER" in var]
 
 
 def test_the_edge_runs_replicated_behind_tls_and_alone_holds_the_signing_key() -> None:
@@ -351,34 +351,41 @@ def test_settings_has_every_field_the_deployment_wires() -> None:
 
 
 def test_ports_agree_with_settings_and_with_each_other() -> None:
-    worker, codec, ui = (
-        environment("worker"),
-        environment("codec-server"),
-        environment("temporal-ui"),
-    )
+    worker, ui, edge = environment("worker"), environment("temporal-ui"), environment("edge")
     # Temporal's frontend, as the worker and the UI reach it.
     assert worker["JSHR_TEMPORAL_ADDRESS"] == ui["TEMPORAL_ADDRESS"] == "temporal:7233"
     assert 7233 in published("temporal")
-    # The Web UI where `make run` has it.
-    ui_port = published("temporal-ui")[UI_CONTAINER_PORT]
-    assert ui_port == field_default("temporal_ui_port")
-    ui_origin = f"http://localhost:{ui_port}"
-    assert ui["TEMPORAL_CORS_ORIGINS"] == ui_origin
-    # The codec server: its setting, its published port, and the endpoint the UI gives browsers
-    # (the UI sends no header of ours: the token is the first path segment).
-    codec_port = int(codec["JSHR_CODEC_SERVER_PORT"])
-    assert codec_port == field_default("codec_server_port")
-    assert codec["JSHR_CODEC_SERVER_HOST"] == "0.0.0.0"
-    assert published("codec-server") == {codec_port: codec_port}
-    token = codec["JSHR_CODEC_SERVER_TOKEN"]
-    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"http://localhost:{codec_port}/{token}"
-    assert ui_origin in json.loads(codec["JSHR_CODEC_ALLOWED_ORIGINS"])
-    assert f"'127.0.0.1', {codec_port}" in healthcheck_command("codec-server")
+    # The Web UI where `make run` has it, behind TLS like the edge.
+    assert "ports" not in services()["temporal-ui"]
+    assert str(UI_CONTAINER_PORT) in services()["temporal-ui"]["expose"]
+    ui_proxy = " ".join(services()["ui-tls-proxy"]["command"])
+    assert f"--to http://temporal-ui:{UI_CONTAINER_PORT}" in ui_proxy
+    ui_port = field_default("temporal_ui_port")
+    assert published("ui-tls-proxy") == {ui_port: ui_port}
+    ui_origin = f"https://localhost:{ui_port}"
+    assert f"--from {ui_origin}" in ui_proxy
+    assert ui["TEMPORAL_CORS_ORIGINS"] == ui_origin == edge["JSHR_TEMPORAL_UI_URL"]
     # The worker's metrics, which its healthcheck reads.
     metrics_port = int(worker["JSHR_METRICS_PORT"])
     assert field_default("metrics_port") in (None, metrics_port)
     assert f"'127.0.0.1', {metrics_port}" in healthcheck_command("worker")
     assert "'/metrics'" in healthcheck_command("worker")
+
+
+def test_the_ui_decodes_through_the_edge_with_the_operators_cookie() -> None:
+    ui, edge = environment("temporal-ui"), environment("edge")
+    edge_origin = "https://localhost:" + str(published("tls-proxy")[8443])
+    # The edge's codec endpoint as the browser reaches it (the trailing slash keeps /codec/ in
+    # the path the UI resolves), with credentials, and no secret in the URL.
+    assert ui["TEMPORAL_CODEC_ENDPOINT"] == f"{edge_origin}/codec/"
+    raw_endpoint = services()["temporal-ui"]["environment"]["TEMPORAL_CODEC_ENDPOINT"]
+    assert "${" not in raw_endpoint
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"
+    # The edge answers exactly the UI's origin with credentials: same scheme and host as the
+    # edge (same site), so the SameSite=Lax session cookie goes along.
+    origins = json.loads(edge["JSHR_CODEC_ALLOWED_ORIGINS"])
+    assert origins == [ui["TEMPORAL_CORS_ORIGINS"]] and "*" not in origins
+    assert all(origin.startswith("https://localhost:") for origin in origins)
 
 
 def test_the_app_database_and_documents_are_where_the_services_put_them() -> None:
@@ -411,9 +418,8 @@ def test_env_example_holds_placeholders_not_secrets() -> None:
         for token in re.findall(r"[A-Za-z0-9+/_=-]{20,}", value):
             random_looking = re.search(r"\d", token) and re.search(r"[A-Za-z]", token)
             assert PLACEHOLDER in token or not random_looking, f"{name}: {token!r} looks real"
-    # They go into URLs unquoted.
-    for name in ("POSTGRES_APP_PASSWORD", "JSHR_CODEC_SERVER_TOKEN"):
-        assert re.fullmatch(r"[A-Za-z0-9_-]+", example_env()[name]), name
+    # It goes into a URL unquoted.
+    assert re.fullmatch(r"[A-Za-z0-9_-]+", example_env()["POSTGRES_APP_PASSWORD"])
 
 
 def filled_example() -> dict[str, str]:
@@ -478,9 +484,8 @@ def test_the_wiring_values_parse_as_settings(clean_environ: pytest.MonkeyPatch) 
     assert worker.document_dir == Path("/data/documents")
     assert worker.smtp_host is None
     assert worker.metrics_port == 9464
-    codec = parsed["codec-server"]
-    assert (codec.codec_server_host, codec.codec_server_port) == ("0.0.0.0", 8081)
-    assert "http://localhost:8233" in codec.codec_allowed_origins
+    assert parsed["edge"].codec_allowed_origins == ("https://localhost:8233",)
+    assert parsed["edge"].codec_endpoint() is not None
 
 
 def test_settings_do_not_read_docker_composes_env_file() -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from devtools.local import _read_env, demo_admin_passwords, ensure_dev_secrets
+from devtools.local import _read_env, demo_admin_passwords, dev_server_args, ensure_dev_secrets
 from domain import rules
 from domain.assertions import AssertionVerifier, parse_signing_key, parse_trusted_keys
 
@@ -25,7 +25,7 @@ def test_every_secret_is_made_once_into_a_private_file(tmp_path: Path) -> None:
     assert mode(path) == 0o600
     assert set(first) >= {
         "JSHR_APPLICANT_KEY_SECRET", "JSHR_PHONE_CODE_SECRET", "JSHR_DATA_KEY",
-        "JSHR_CODEC_KEYS", "JSHR_CODEC_ACTIVE_KEY", "JSHR_CODEC_SERVER_TOKEN",
+        "JSHR_CODEC_KEYS", "JSHR_CODEC_ACTIVE_KEY",
         "JSHR_ASSERTION_SIGNING_KEY", "JSHR_ASSERTION_PUBLIC_KEYS", "JSHR_SESSION_KEY",
     }  # fmt: skip
     ensure_dev_secrets(path)
@@ -44,6 +44,18 @@ def test_every_secret_is_made_once_into_a_private_file(tmp_path: Path) -> None:
     )
     # And they make valid settings.
     Settings(_env_file=str(path))
+
+
+def test_the_ui_decodes_through_the_edge_and_its_url_holds_no_secret(tmp_path: Path) -> None:
+    ensure_dev_secrets(path := tmp_path / "dev-secrets.env")
+    settings = Settings(_env_file=str(path), temporal_db_file=tmp_path / "temporal.db")
+    args = dev_server_args(settings)
+    endpoint = args[args.index("--ui-codec-endpoint") + 1]
+    # The UI resolves `decode` against it: the trailing slash keeps `/codec/` in the path.
+    assert endpoint == f"{settings.edge_url}/codec/"
+    public = {"JSHR_CODEC_ACTIVE_KEY", "JSHR_ASSERTION_PUBLIC_KEYS"}
+    for name, value in _read_env(path).items():
+        assert name in public or all(value not in arg for arg in args), name
 
 
 def test_an_older_file_gets_what_it_lacks_and_keeps_what_it_has(tmp_path: Path) -> None:

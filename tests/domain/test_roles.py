@@ -105,6 +105,7 @@ def test_roles_are_nested_sets_of_scoped_permissions() -> None:
             "unit_staff:review",
             "unit_data:manage",
             "system:manage",
+            "payloads:decode",
         ),
     }
     width = {Scope.OWN: 0, Scope.UNIT: 1, Scope.ALL: 2}

@@ -9,6 +9,7 @@ import os
 import sys
 import urllib.request
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
@@ -19,12 +20,12 @@ from config import ROOT
 from devtools.demo import read_sms_code
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
-from plumbing.codec_server import start_codec_server
 from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from testkit.harness import TEST_CODEC_TOKEN, App, registration_client
+from testkit.edge import demo_admins_with_password, make_edge, serve
+from testkit.harness import App, registration_client
 from testkit.processes import free_port, worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
@@ -107,18 +108,24 @@ async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: str = "") -> str:
-    """The `temporal` CLI; payloads are encrypted, so it decodes through the codec server."""
+@dataclass(frozen=True)
+class Codec:
+    """The edge's codec endpoint and an operator's `Authorization` header for it."""
+
+    endpoint: str
+    auth: str
+
+
+async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: Codec | None = None) -> str:
+    """The `temporal` CLI; payloads are encrypted, so it decodes through the edge's codec, as
+    the operator who logged in (the header in TEMPORAL_CODEC_AUTH: not on the command line)."""
     process = await asyncio.create_subprocess_exec(
         os.path.join(BIN, "temporal"),
         *args,
         "--address",
         dev_env.client.service_client.config.target_host,
-        *(
-            ["--codec-endpoint", codec, "--codec-auth", f"Bearer {TEST_CODEC_TOKEN}"]
-            if codec
-            else []
-        ),
+        *(["--codec-endpoint", codec.endpoint] if codec else []),
+        env={**os.environ, **({"TEMPORAL_CODEC_AUTH": codec.auth} if codec else {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -151,12 +158,17 @@ async def vouched(
 
 
 @pytest.fixture
-async def codec_endpoint(app: App) -> AsyncIterator[str]:
-    settings = app.settings.model_copy(update={"codec_server_port": free_port()})
-    runner = await start_codec_server(settings)
-    assert runner is not None
-    yield f"http://127.0.0.1:{settings.codec_server_port}"
-    await runner.cleanup()
+async def codec_endpoint(app: App) -> AsyncIterator[Codec]:
+    """The edge served on a free port, and the session of `sysadmin` (payloads:decode)."""
+    await demo_admins_with_password(app)
+    edge = make_edge(app)
+    async with (
+        edge.app.router.lifespan_context(edge.app),
+        serve(edge) as served,
+        served.client() as browser,
+    ):
+        await served.login(browser, "sysadmin")
+        yield Codec(f"{served.url}/codec/", f"Bearer {browser.cookies['jshr_staff']}")
 
 
 async def test_an_integrator_needs_only_the_temporal_cli_and_json(

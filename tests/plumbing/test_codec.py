@@ -1,17 +1,14 @@
-"""Payload encryption: the codec, the codec server, and what the Temporal server really stores."""
+"""Payload encryption: the codec, and what the Temporal server really stores. (The codec endpoint
+that decodes for operators is the edge's: tests/edge/test_codec_endpoint.py.)"""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import json
-import sys
 import uuid
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 from temporalio import workflow
-from temporalio.api.common.v1 import Payload, Payloads
+from temporalio.api.common.v1 import Payload
 from temporalio.api.history.v1 import History
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.converter import DefaultPayloadConverter
@@ -21,10 +18,7 @@ from temporalio.worker import Worker
 
 # The worker's sandbox re-imports this module for its workflows: everything else passes through.
 with workflow.unsafe.imports_passed_through():
-    import aiohttp
     import pytest
-    from aiohttp.test_utils import TestClient, TestServer
-    from google.protobuf import json_format
     from pydantic import BaseModel
 
     from config import parse_codec_keys
@@ -36,7 +30,6 @@ with workflow.unsafe.imports_passed_through():
         data_converter,
         new_key,
     )
-    from plumbing.codec_server import make_app, serve
 
 NAME = "张秀英"
 ID_NUMBER = "32010219900307002X"
@@ -166,113 +159,6 @@ def test_codec_refuses_an_unlisted_active_key() -> None:
         EncryptionCodec({"k1": NEW}, "k9")
 
 
-# The codec server
-
-
-@pytest.fixture
-async def http() -> AsyncIterator[TestClient]:
-    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
-    async with TestClient(TestServer(app)) as client:
-        yield client
-
-
-def as_json(*payloads: Payload) -> dict:
-    return json_format.MessageToDict(Payloads(payloads=payloads))
-
-
-def from_json(body: dict) -> list[Payload]:
-    return list(json_format.ParseDict(body, Payloads()).payloads)
-
-
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-
-
-@pytest.mark.parametrize(
-    "headers", [{}, {"Authorization": "Bearer wrong"}, {"Authorization": TOKEN}]
-)
-async def test_server_needs_the_token(http: TestClient, headers: dict[str, str]) -> None:
-    response = await http.post("/decode", json=as_json(plain(NAME)), headers=headers)
-    assert response.status == 401
-    assert "error" in await response.json()
-
-
-@pytest.mark.parametrize("path", ["/wrong/decode", f"/{TOKEN}x/decode", "/decode/x"])
-async def test_a_wrong_token_in_the_path_is_refused(http: TestClient, path: str) -> None:
-    response = await http.post(path, json=as_json(plain(NAME)))
-    assert response.status in (401, 404)
-
-
-async def test_the_ui_endpoint_carries_the_token_in_its_path(http: TestClient) -> None:
-    encoded = await (await http.post("/encode", json=as_json(plain(NAME)), headers=AUTH)).json()
-    response = await http.post(f"/{TOKEN}/decode", json=encoded, headers={"Origin": UI})
-    assert response.status == 200
-    assert from_json(await response.json()) == [plain(NAME)]
-
-
-async def test_server_round_trip(http: TestClient) -> None:
-    response = await http.post("/encode", json=as_json(plain(NAME)), headers=AUTH)
-    assert response.status == 200
-    encoded = await response.json()
-    assert NAME not in json.dumps(encoded, ensure_ascii=False)
-    assert from_json(encoded)[0].metadata["encoding"] == ENCODING
-    response = await http.post("/decode", json=encoded, headers=AUTH)
-    assert response.status == 200
-    assert from_json(await response.json()) == [plain(NAME)]
-
-
-async def test_server_preflight_cors(http: TestClient) -> None:
-    preflight = {
-        "Origin": UI,
-        "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "authorization,content-type,x-namespace",
-    }
-    response = await http.options("/decode", headers=preflight)
-    assert response.status == 204
-    assert response.headers["Access-Control-Allow-Origin"] == UI
-    assert response.headers["Access-Control-Allow-Credentials"] == "true"
-    allowed = {
-        h.strip().lower() for h in response.headers["Access-Control-Allow-Headers"].split(",")
-    }
-    assert {"authorization", "content-type", "x-namespace"} <= allowed
-    assert "POST" in response.headers["Access-Control-Allow-Methods"]
-
-    response = await http.options("/decode", headers={**preflight, "Origin": "http://evil.test"})
-    assert "Access-Control-Allow-Origin" not in response.headers
-    assert "Access-Control-Allow-Credentials" not in response.headers
-
-    response = await http.post("/decode", json=as_json(plain(NAME)), headers={**AUTH, "Origin": UI})
-    assert response.headers["Access-Control-Allow-Origin"] == UI
-
-
-async def test_server_rejects_bad_payloads(http: TestClient) -> None:
-    [encoded] = await EncryptionCodec({"k1": NEW}, "k1").encode([plain(NAME)])
-    [foreign] = await EncryptionCodec({"k0": OLD}, "k0").encode([plain(NAME)])
-    for bad in (flip_last_byte(encoded), foreign):
-        response = await http.post("/decode", json=as_json(bad), headers=AUTH)
-        assert response.status == 400
-        body = await response.text()
-        assert "Traceback" not in body and base64.b64encode(NEW).decode() not in body
-        assert json.loads(body)["error"]
-    response = await http.post("/decode", data=b"not json", headers=AUTH)
-    assert response.status == 400
-
-
-async def test_serve_starts_and_stops_in_the_running_loop() -> None:
-    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
-    runner = await serve(app, "127.0.0.1", 0)
-    try:
-        host, port = runner.addresses[0][:2]
-        async with aiohttp.ClientSession() as session:
-            url = f"http://{host}:{port}/decode"
-            async with session.post(url, json=as_json(plain(NAME)), headers=AUTH) as response:
-                assert response.status == 200
-    finally:
-        await runner.cleanup()
-    with pytest.raises(aiohttp.ClientConnectionError):
-        async with aiohttp.ClientSession() as session:
-            await session.post(url, json=as_json(plain(NAME)), headers=AUTH)
-
-
 # On the real (time-skipping) Temporal server
 
 
@@ -331,47 +217,3 @@ async def test_failure_message_is_encrypted(
     text, proto = await raw_history(time_env, workflow_id)
     assert_no_pii(text, proto)
     assert "Encoded failure" in text
-
-
-async def test_codec_server_decodes_a_stored_history(
-    time_env: WorkflowEnvironment, encrypted: Client, http: TestClient
-) -> None:
-    """What the Web UI does: send the stored payloads to /decode and read them."""
-    workflow_id = f"codec-ui-{uuid.uuid4().hex}"
-    await encrypted.execute_workflow(EchoPerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE)
-    plain_client = await Client.connect(time_env.client.service_client.config.target_host)
-    history = await plain_client.get_workflow_handle(workflow_id).fetch_history()
-    started = history.events[0].workflow_execution_started_event_attributes
-    response = await http.post(
-        "/decode", json=json_format.MessageToDict(started.input), headers=AUTH
-    )
-    assert response.status == 200
-    [decoded] = from_json(await response.json())
-    assert json.loads(decoded.data) == PERSON.model_dump()
-
-
-async def test_temporal_cli_decodes_through_the_codec_server(
-    time_env: WorkflowEnvironment, encrypted: Client
-) -> None:
-    """A real remote-codec client: `temporal workflow show --codec-endpoint --codec-auth`."""
-    workflow_id = f"codec-cli-{uuid.uuid4().hex}"
-    await encrypted.execute_workflow(EchoPerson.run, PERSON, id=workflow_id, task_queue=TASK_QUEUE)
-    app = make_app(EncryptionCodec({"k1": NEW}, "k1"), token=TOKEN, allowed_origins=[UI])
-    runner = await serve(app, "127.0.0.1", 0)
-    try:
-        cli = await asyncio.create_subprocess_exec(
-            str(Path(sys.executable).with_name("temporal")),
-            *("workflow", "show", "--output", "json", "--workflow-id", workflow_id),
-            *("--address", time_env.client.service_client.config.target_host),
-            *("--codec-endpoint", f"http://127.0.0.1:{runner.addresses[0][1]}"),
-            *("--codec-auth", f"Bearer {TOKEN}"),
-            stdout=asyncio.subprocess.PIPE,
-        )
-        out, _ = await asyncio.wait_for(cli.communicate(), 60)
-    finally:
-        await runner.cleanup()
-    assert cli.returncode == 0
-    started = json.loads(out)["events"][0]["workflowExecutionStartedEventAttributes"]
-    [decoded] = from_json(started["input"])
-    assert decoded.metadata["encoding"] == b"json/plain"
-    assert json.loads(decoded.data) == PERSON.model_dump()
