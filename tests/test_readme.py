@@ -42,6 +42,8 @@ def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
         applicant_password,  # register: the password, and again
         "admin_hospital",
         make_run.admin_password("admin_hospital"),
+        "sysadmin",  # the operator who decodes payloads in the UI and the CLI
+        make_run.admin_password("sysadmin"),
         "ouyangmingyue1988",
         applicant_password,
         "admin_hospital",
@@ -72,6 +74,10 @@ def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
 
     curl = output_of("X-CSRF-Token")
     assert "csrf_token" in curl and '"stage": "completed"' in curl
+
+    decoded = output_of("codec-auth")
+    assert "logged in as sysadmin" in decoded and "binary/encrypted" not in decoded
+    assert '"stage":"completed"' in decoded  # the status query's answer, decrypted
 
     integrate = output_of("token create")
     wf2 = integrate.strip().splitlines()[-1]
