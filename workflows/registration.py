@@ -95,6 +95,12 @@ def _count(name: str, description: str, **labels: str) -> None:
     workflow.metric_meter().create_counter(name, description).add(1, labels)
 
 
+def _update_id() -> str:
+    info = workflow.current_update_info()
+    assert info is not None  # called from an Update handler
+    return info.id
+
+
 def _refused(code: str) -> DecisionResult:
     return DecisionResult(accepted=False, code=code, message_zh=texts.REVIEW[code].zh)
 
@@ -377,7 +383,10 @@ class RegistrationWorkflow:
         result = await workflow.execute_activity_method(
             PhoneActivities.check_phone_code,
             CheckPhoneCodeInput(
-                registration_id=self._registration_id, code=answer.code, at=workflow.now()
+                registration_id=self._registration_id,
+                code=answer.code,
+                at=workflow.now(),
+                idempotency_key=f"{self._registration_id}/{_update_id()}",
             ),
             summary="check SMS code",
             **ACTIVITY,

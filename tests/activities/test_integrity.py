@@ -1,0 +1,102 @@
+"""Activities under concurrency and retries: nothing counted twice, nothing lost.
+
+Each test calls the activity methods directly, on the real SQLite file of the `app` fixture, the
+way Temporal calls them when attempts overlap or a committed attempt is retried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from activities.phone import PhoneActivities
+from domain.contracts.internal import CheckPhoneCodeInput, SendPhoneCodeInput
+from domain.contracts.registration import PhoneCodeOutcome
+from notify.outbox import Notifier
+from store.models import PhoneCode
+from testkit import outbox
+
+pytestmark = pytest.mark.asyncio
+
+AT = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
+REGISTRATION = "registration-test/run-1"
+PHONE = "13800000000"
+
+
+async def _sent_code(app) -> tuple[PhoneActivities, str]:
+    phone = PhoneActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
+    sent = await phone.send_phone_code(
+        SendPhoneCodeInput(
+            registration_id=REGISTRATION,
+            phone=PHONE,
+            idempotency_key=f"{REGISTRATION}/phone-code-1",
+            at=AT,
+        )
+    )
+    assert sent.sent
+    (sms,) = await outbox(app, PHONE, "sms")
+    match = re.search(r"\d{6}", sms.body)
+    assert match is not None
+    return phone, match.group()
+
+
+def _wrong(code: str) -> str:
+    return f"{(int(code) + 1) % 1_000_000:06d}"
+
+
+async def test_concurrent_wrong_guesses_spend_one_attempt_each_and_lock(app) -> None:
+    phone, code = await _sent_code(app)
+    guesses = [
+        CheckPhoneCodeInput(
+            registration_id=REGISTRATION,
+            code=_wrong(code),
+            at=AT + timedelta(seconds=1),
+            idempotency_key=f"{REGISTRATION}/update-{n}",
+        )
+        for n in range(10)
+    ]
+    answers = await asyncio.gather(*(phone.check_phone_code(g) for g in guesses))
+    outcomes = [a.outcome for a in answers]
+    allowed = app.settings.phone_code_max_attempts
+    assert outcomes.count(PhoneCodeOutcome.WRONG) == allowed - 1
+    assert outcomes.count(PhoneCodeOutcome.LOCKED) == 10 - (allowed - 1)
+    async with app.sessions() as session:
+        row = await session.scalar(select(PhoneCode))
+    assert row is not None and row.attempts_left == 0 and row.used
+    late = await phone.check_phone_code(
+        CheckPhoneCodeInput(registration_id=REGISTRATION, code=code, at=AT + timedelta(seconds=2))
+    )
+    assert late.outcome == PhoneCodeOutcome.EXPIRED
+
+
+async def test_a_retried_check_answers_what_its_first_attempt_did(app) -> None:
+    phone, code = await _sent_code(app)
+    check = CheckPhoneCodeInput(
+        registration_id=REGISTRATION,
+        code=code,
+        at=AT + timedelta(seconds=1),
+        idempotency_key=f"{REGISTRATION}/update-1",
+    )
+    first = await phone.check_phone_code(check)
+    retried = await phone.check_phone_code(check)
+    assert first.outcome == retried.outcome == PhoneCodeOutcome.ACCEPTED
+    wrong = check.model_copy(update={"code": _wrong(code), "idempotency_key": "other/update-2"})
+    assert (await phone.check_phone_code(wrong)).outcome == PhoneCodeOutcome.EXPIRED
+
+
+async def test_a_retried_wrong_guess_spends_one_attempt(app) -> None:
+    phone, code = await _sent_code(app)
+    check = CheckPhoneCodeInput(
+        registration_id=REGISTRATION,
+        code=_wrong(code),
+        at=AT + timedelta(seconds=1),
+        idempotency_key=f"{REGISTRATION}/update-1",
+    )
+    first = await phone.check_phone_code(check)
+    retried = await phone.check_phone_code(check)
+    assert first == retried
+    assert first.attempts_left == app.settings.phone_code_max_attempts - 1
