@@ -14,11 +14,19 @@ import pytest
 from sqlalchemy import select
 
 from activities.phone import PhoneActivities
-from domain.contracts.internal import CheckPhoneCodeInput, SendPhoneCodeInput
-from domain.contracts.registration import PhoneCodeOutcome
+from activities.review import ReviewActivities
+from domain.contracts.internal import (
+    AuditInput,
+    AuthorizeDecisionInput,
+    CheckPhoneCodeInput,
+    SendPhoneCodeInput,
+)
+from domain.contracts.registration import PhoneCodeOutcome, ReviewDecision, Stage
+from domain.roles import Role
 from notify.outbox import Notifier
-from store.models import PhoneCode
-from testkit import outbox
+from store.models import AuditEvent, PhoneCode
+from store.seed import PEOPLE_HOSPITAL
+from testkit import count, outbox
 
 pytestmark = pytest.mark.asyncio
 
@@ -100,3 +108,24 @@ async def test_a_retried_wrong_guess_spends_one_attempt(app) -> None:
     retried = await phone.check_phone_code(check)
     assert first == retried
     assert first.attempts_left == app.settings.phone_code_max_attempts - 1
+
+
+async def test_a_retried_authorization_writes_one_audit_row(app) -> None:
+    review = ReviewActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
+    check = AuthorizeDecisionInput(
+        registration_id=REGISTRATION,
+        applicant_key="k" * 64,
+        unit_code=PEOPLE_HOSPITAL[0],
+        requested_role=Role.USER,
+        stage=Stage.AWAITING_REVIEW,
+        decision=ReviewDecision(decision_id="d-1", reviewer_id="admin_hospital", approve=True),
+        at=AT,
+    )
+    first, retried = [await review.authorize_decision(check) for _ in range(2)]
+    assert first == retried and first.allowed
+    withdrawal = AuditInput(
+        registration_id=REGISTRATION, kind="withdrawal", actor="applicant", outcome="x", at=AT
+    )
+    for _ in range(2):
+        await review.record_audit(withdrawal)
+    assert await count(app, AuditEvent, AuditEvent.registration_id == REGISTRATION) == 2
