@@ -194,6 +194,19 @@ VERIFICATION: dict[str, Text] = {
         "邀请码无效、已使用或不属于该单位",
         "invitation code is invalid, used, or for another unit",
     ),
+    # Found only when the account is created, after the review approved the application.
+    "username.taken_in_review": Text(
+        "审核期间该用户名已被他人注册,请更换用户名后重新提交",
+        "the username was taken by another account while the application was under review",
+    ),
+    "phone.bound_in_review": Text(
+        "审核期间该手机号已绑定其他账号,请更换手机号后重新提交",
+        "the phone number was bound to another account while the application was under review",
+    ),
+    "invitation.used_in_review": Text(
+        "审核期间该邀请码已被其他申请使用,请向系统管理员申请新的邀请码后重新提交",
+        "the invitation code was used by another application while this one was under review",
+    ),
 }
 
 # A reviewer's decision on a registration (`activities.review`, `workflows.registration`).

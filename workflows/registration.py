@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY, CHINA, china_time, keep_last
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts import AccountActivities
+    from activities.accounts import INVITATION_TAKEN, USERNAME_TAKEN, AccountActivities
     from activities.notifications import NotificationActivities
     from activities.phone import PhoneActivities
     from activities.review import ReviewActivities
@@ -88,6 +88,9 @@ KEPT_DECISIONS = 50
 # Running registrations that started before these search attributes existed keep the commands
 # their history recorded: the inbox shows them without a deadline until their next run.
 INBOX_ATTRIBUTES = "inbox-search-attributes"
+# A username, phone or invitation taken between verification and approval: to correction.
+TAKEN_TO_CORRECTION = "taken-since-verification-to-correction"
+TAKEN_SINCE_VERIFICATION = (USERNAME_TAKEN, INVITATION_TAKEN)
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -187,20 +190,11 @@ class RegistrationWorkflow:
             )
         try:
             while True:
-                if await self._passes_checks() and await self._approved_in_review():
-                    self._set_stage(Stage.ASSIGNING_ROLE)
-                    self._account = await workflow.execute_activity_method(
-                        AccountActivities.assign_role,
-                        AssignRoleInput(
-                            registration_id=self._registration_id,
-                            applicant_key=applicant_key_of(workflow.info().workflow_id),
-                            request=self._request,
-                            approved_by=self._decision.reviewer_id if self._decision else "",
-                            at=workflow.now(),
-                        ),
-                        summary="assign role and create account",
-                        **ACTIVITY,
-                    )
+                if (
+                    await self._passes_checks()
+                    and await self._approved_in_review()
+                    and await self._account_created()
+                ):
                     return await self._finish(Stage.COMPLETED)
                 await self._await_correction()
         except _Ended as ended:
@@ -311,6 +305,38 @@ class RegistrationWorkflow:
         if decision.reason.is_final or self._round >= self._policy.max_review_rounds:
             raise _Ended(Stage.REJECTED_FINAL)
         return False
+
+    async def _account_created(self) -> bool:
+        """The account, with its role. False: the username, phone or invitation was taken
+        since verification, and the applicant must correct."""
+        self._set_stage(Stage.ASSIGNING_ROLE)
+        try:
+            self._account = await workflow.execute_activity_method(
+                AccountActivities.assign_role,
+                AssignRoleInput(
+                    registration_id=self._registration_id,
+                    applicant_key=applicant_key_of(workflow.info().workflow_id),
+                    request=self._request,
+                    approved_by=self._decision.reviewer_id if self._decision else "",
+                    at=workflow.now(),
+                ),
+                summary="assign role and create account",
+                **ACTIVITY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not (
+                isinstance(cause, ApplicationError)
+                and cause.type in TAKEN_SINCE_VERIFICATION
+                and cause.details
+                # Before this, the workflow failed here: its histories keep failing.
+                and workflow.patched(TAKEN_TO_CORRECTION)
+            ):
+                raise
+            self._refusals = [Refusal.model_validate(cause.details[0])]
+            self._record("account_refused", "system", self._refusals[0].code)
+            return False
+        return True
 
     async def _await_correction(self) -> None:
         """Tell the applicant what is wrong and wait for the corrected application."""
