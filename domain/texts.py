@@ -106,7 +106,7 @@ PHOTOS: dict[str, Text] = {
         "照片不能超过{limit}，请压缩后重新上传。", "Photo is larger than {limit}."
     ),
     "photo.too_large.pixels": Text(
-        "照片像素过多，请压缩后重新上传。", "Photo has more than {limit} pixels."
+        "照片像素过多(上限{limit}像素)，请缩小后重新上传。", "Photo has more than {limit} pixels."
     ),
     "photo.too_large.unfit": Text(
         "照片无法压缩到{limit}以内，请重新拍摄后上传。", "Photo cannot be compressed below {limit}."
