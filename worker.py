@@ -102,7 +102,11 @@ def build_worker(
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         interceptors=[vouching(settings), *options.pop("interceptors", [])],
-        **{"max_cached_workflows": settings.worker_max_cached_workflows, **options},
+        **{
+            "max_cached_workflows": settings.worker_max_cached_workflows,
+            "max_concurrent_activities": settings.worker_max_concurrent_activities,
+            **options,
+        },
     )
 
 
