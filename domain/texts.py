@@ -269,6 +269,10 @@ PERMISSIONS: dict[str, Text] = {
     "revoke.last_system_admin": Text(
         "不能撤销最后一名系统管理员的角色", "the last active system admin's role cannot be revoked"
     ),
+    "revoke.id_reused": Text(
+        "该撤销编号已用于另一项撤销,本次未做任何更改,请使用新的撤销编号",
+        "this revocation ID was used for a different change; nothing changed, use a new ID",
+    ),
 }
 
 # A message the edge did not vouch for (`domain.assertions`, `domain.vouching`): the person can

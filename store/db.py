@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
-
 # How long a SQLite writer waits for the lock. Shorter than an activity's start-to-close timeout
 # (workflows/common.py, 10 s): a writer that waited the whole timeout had already been given up,
 # and its retry queued behind the same lock (an Update answered after 25 s under load).
