@@ -183,9 +183,7 @@ class ReviewActivities(StoreActivities):
         try:
             async with self._sessions.begin() as session:
                 kept = await session.scalar(
-                    select(AuditEvent.id).where(
-                        AuditEvent.idempotency_key == event.idempotency_key
-                    )
+                    select(AuditEvent.id).where(AuditEvent.idempotency_key == event.idempotency_key)
                 )
                 if kept is None:
                     session.add(event)
