@@ -91,6 +91,8 @@ INBOX_ATTRIBUTES = "inbox-search-attributes"
 # A username, phone or invitation taken between verification and approval: to correction.
 TAKEN_TO_CORRECTION = "taken-since-verification-to-correction"
 TAKEN_SINCE_VERIFICATION = (USERNAME_TAKEN, INVITATION_TAKEN)
+# An activity that gave up after its bounded retries ends the registration as `failed`.
+RETRIES_EXHAUSTED = "bounded-retries-failed-stage"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -175,6 +177,7 @@ class RegistrationWorkflow:
         self._correction: RegistrationRequest | None = None
         self._withdrawn = False
         self._account: Account | None = None
+        self._failed_step = ""
         self._history = list(carried.history)
         self._rejections = list(carried.rejections)
 
@@ -199,6 +202,16 @@ class RegistrationWorkflow:
                 await self._await_correction()
         except _Ended as ended:
             return await self._finish(ended.stage)
+        except ActivityError as err:
+            # Retries are bounded (workflows/common.py); before they were, nothing got here.
+            if not workflow.patched(RETRIES_EXHAUSTED):
+                raise
+            cause = err.cause
+            kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+            self._failed_step = f"{err.activity_type}: {kind}"
+            self._record("failed", "system", self._failed_step)
+            workflow.logger.error("registration failed in %s", self._failed_step)
+            return await self._finish(Stage.FAILED)
 
     # --- the stages ----------------------------------------------------------------------------
 
@@ -467,7 +480,11 @@ class RegistrationWorkflow:
         if decision is None:  # a JSON null reaches the handler undecoded: drop it
             workflow.logger.warning("review_decision without a payload dropped")
             return
-        await self._apply_decision(decision)
+        try:
+            await self._apply_decision(decision)
+        except ActivityError as err:
+            # A signal has nobody to answer: the failure would fail the whole registration.
+            workflow.logger.error("review_decision not judged: %s", err.activity_type)
 
     @workflow.update
     async def decide(self, decision: ReviewDecision) -> DecisionResult:
@@ -629,6 +646,8 @@ class RegistrationWorkflow:
             lines.append(f"**Next reminder** {at} (UTC+8), {self._next_reminder.label}")
         if self._escalation:
             lines.append(f"**Escalation level** {self._escalation}")
+        if self._failed_step:
+            lines.append(f"**Failed after retries** `{self._failed_step}`: see the event history")
         if self._changed_fields:
             lines.append(f"**Changed since last round** {', '.join(self._changed_fields)}")
         if self._refusals and self._stage == Stage.AWAITING_CORRECTION:
@@ -720,20 +739,25 @@ class RegistrationWorkflow:
             earlier = self._decisions[decision.decision_id]
             return earlier or _refused("decision.in_progress")
         self._decisions[decision.decision_id] = None
-        authorization = await workflow.execute_activity_method(
-            ReviewActivities.authorize_decision,
-            AuthorizeDecisionInput(
-                registration_id=self._registration_id,
-                applicant_key=applicant_key_of(workflow.info().workflow_id),
-                unit_code=self._request.unit_code,
-                requested_role=self._request.requested_role,
-                stage=self._stage,
-                decision=decision,
-                at=workflow.now(),
-            ),
-            summary="authorize reviewer decision",
-            **ACTIVITY,
-        )
+        try:
+            authorization = await workflow.execute_activity_method(
+                ReviewActivities.authorize_decision,
+                AuthorizeDecisionInput(
+                    registration_id=self._registration_id,
+                    applicant_key=applicant_key_of(workflow.info().workflow_id),
+                    unit_code=self._request.unit_code,
+                    requested_role=self._request.requested_role,
+                    stage=self._stage,
+                    decision=decision,
+                    at=workflow.now(),
+                ),
+                summary="authorize reviewer decision",
+                **ACTIVITY,
+            )
+        except ActivityError:
+            # Not judged: the same decision may be sent again (the Update's caller sees why).
+            del self._decisions[decision.decision_id]
+            raise
         if authorization.allowed and (
             self._stage != Stage.AWAITING_REVIEW or self._decision is not None
         ):

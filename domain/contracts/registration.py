@@ -46,9 +46,13 @@ class Stage(StrEnum):
     REJECTED_FINAL = "rejected_final"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    # A step failed after all its retries: an operator must look (the details say which step).
+    FAILED = "failed"
 
 
-FINAL_STAGES = frozenset({Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED})
+FINAL_STAGES = frozenset(
+    {Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED, Stage.FAILED}
+)
 
 
 WAITING_STAGES = frozenset(

@@ -3,16 +3,24 @@ is sent to correction with a clear reason, and one invitation makes one unit adm
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
+from activities.verification import VerificationActivities
 from devtools.demo import read_sms_code
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from domain.roles import Role
 from starter.client import RegistrationClient
+from store.documents import LocalDocumentStore
+from store.identity import IdentityAnswer
 from store.models import Account
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE, Person
-from testkit import count, reach, request
-from testkit.harness import Harness, start_and_verify_phone
+from store.verification import ApplicationChecks
+from testkit import count, eventually, reach, request
+from testkit.harness import TIME_SKIPPING_TTL, Harness, registration_client, start_and_verify_phone
+from worker import build_worker
+from workflows.common import ACTIVITY_MAX_ATTEMPTS
 
 pytestmark = pytest.mark.asyncio
 
@@ -71,3 +79,44 @@ async def test_one_invitation_makes_one_unit_admin(ts) -> None:
     assert (await ts.client.result(first)).stage == Stage.COMPLETED
     registered = Account.registration_id.is_not(None)
     assert await count(ts.app, Account, Account.role == Role.UNIT_ADMIN.value, registered) == 1
+
+
+class DownIdentity:
+    """An identity service that never answers."""
+
+    calls = 0
+
+    async def check(self, name: str, id_number: str) -> IdentityAnswer:
+        self.calls += 1
+        return IdentityAnswer.UNAVAILABLE
+
+
+async def test_an_activity_that_never_succeeds_ends_the_registration_as_failed(
+    time_env, app
+) -> None:
+    identity = DownIdentity()
+    verification = VerificationActivities(
+        app.sessions,
+        ApplicationChecks(
+            app.sessions, app.settings, LocalDocumentStore(app.settings.document_dir), identity
+        ),
+    )
+    client = registration_client(time_env, app, TIME_SKIPPING_TTL)
+    async with build_worker(time_env.client, app.settings, app.sessions, verification=verification):
+        unchecked = RegistrationClient(
+            time_env.client,
+            task_queue=app.settings.task_queue,
+            applicant_key_secret=app.settings.applicant_key_secret,
+        )
+        workflow_id = await unchecked.start(request())
+
+        async def failed() -> bool:
+            # The retries back off to a minute apart: skip the server's clock past them.
+            await time_env.sleep(timedelta(minutes=2))
+            return (await client.status(workflow_id)).stage == Stage.FAILED
+
+        await eventually(failed, timeout=60)
+        assert (await client.result(workflow_id)).stage == Stage.FAILED
+        status = await client.status(workflow_id)
+        assert status.history[-1].outcome == "verify_application: IdentityUnavailable"
+    assert identity.calls == ACTIVITY_MAX_ATTEMPTS

@@ -70,6 +70,7 @@ STAGE_TEXT = {
     Stage.REJECTED_FINAL: "未通过",
     Stage.WITHDRAWN: "已撤回",
     Stage.EXPIRED: "已过期",
+    Stage.FAILED: "处理失败,待运维处理",
 }
 
 
