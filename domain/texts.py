@@ -131,6 +131,10 @@ PHOTOS: dict[str, Text] = {
 
 # The contracts' own validators (`domain.contracts`).
 CONTRACTS: dict[str, Text] = {
+    "text.hidden_character": Text(
+        "内容含有控制字符、不可见字符或文字方向控制符,请删除后重新输入",
+        "contains a control, invisible or bidirectional formatting character",
+    ),
     "password_hash.format": Text(
         "密码须加密后提交", "password_hash must be an Argon2id hash made by the edge"
     ),
