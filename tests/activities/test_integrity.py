@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import re
+import secrets
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -31,25 +33,27 @@ from testkit import count, outbox
 pytestmark = pytest.mark.asyncio
 
 AT = datetime(2026, 11, 30, 2, 0, tzinfo=UTC)
-REGISTRATION = "registration-test/run-1"
-PHONE = "13800000000"
 
 
-async def _sent_code(app) -> tuple[PhoneActivities, str]:
+async def _sent_code(app) -> tuple[PhoneActivities, str, str]:
+    """A code sent for a registration of its own (tests/store reruns these on a shared
+    PostgreSQL database): the activities, the registration ID and the code."""
+    registration = f"registration-{uuid.uuid4().hex}/run-1"
+    number = f"139{secrets.randbelow(10**8):08d}"
     phone = PhoneActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
     sent = await phone.send_phone_code(
         SendPhoneCodeInput(
-            registration_id=REGISTRATION,
-            phone=PHONE,
-            idempotency_key=f"{REGISTRATION}/phone-code-1",
+            registration_id=registration,
+            phone=number,
+            idempotency_key=f"{registration}/phone-code-1",
             at=AT,
         )
     )
     assert sent.sent
-    (sms,) = await outbox(app, PHONE, "sms")
+    (sms,) = await outbox(app, number, "sms")
     match = re.search(r"\d{6}", sms.body)
     assert match is not None
-    return phone, match.group()
+    return phone, registration, match.group()
 
 
 def _wrong(code: str) -> str:
@@ -57,13 +61,13 @@ def _wrong(code: str) -> str:
 
 
 async def test_concurrent_wrong_guesses_spend_one_attempt_each_and_lock(app) -> None:
-    phone, code = await _sent_code(app)
+    phone, registration, code = await _sent_code(app)
     guesses = [
         CheckPhoneCodeInput(
-            registration_id=REGISTRATION,
+            registration_id=registration,
             code=_wrong(code),
             at=AT + timedelta(seconds=1),
-            idempotency_key=f"{REGISTRATION}/update-{n}",
+            idempotency_key=f"{registration}/update-{n}",
         )
         for n in range(10)
     ]
@@ -73,21 +77,23 @@ async def test_concurrent_wrong_guesses_spend_one_attempt_each_and_lock(app) -> 
     assert outcomes.count(PhoneCodeOutcome.WRONG) == allowed - 1
     assert outcomes.count(PhoneCodeOutcome.LOCKED) == 10 - (allowed - 1)
     async with app.sessions() as session:
-        row = await session.scalar(select(PhoneCode))
+        row = await session.scalar(
+            select(PhoneCode).where(PhoneCode.registration_id == registration)
+        )
     assert row is not None and row.attempts_left == 0 and row.used
     late = await phone.check_phone_code(
-        CheckPhoneCodeInput(registration_id=REGISTRATION, code=code, at=AT + timedelta(seconds=2))
+        CheckPhoneCodeInput(registration_id=registration, code=code, at=AT + timedelta(seconds=2))
     )
     assert late.outcome == PhoneCodeOutcome.EXPIRED
 
 
 async def test_a_retried_check_answers_what_its_first_attempt_did(app) -> None:
-    phone, code = await _sent_code(app)
+    phone, registration, code = await _sent_code(app)
     check = CheckPhoneCodeInput(
-        registration_id=REGISTRATION,
+        registration_id=registration,
         code=code,
         at=AT + timedelta(seconds=1),
-        idempotency_key=f"{REGISTRATION}/update-1",
+        idempotency_key=f"{registration}/update-1",
     )
     first = await phone.check_phone_code(check)
     retried = await phone.check_phone_code(check)
@@ -97,12 +103,12 @@ async def test_a_retried_check_answers_what_its_first_attempt_did(app) -> None:
 
 
 async def test_a_retried_wrong_guess_spends_one_attempt(app) -> None:
-    phone, code = await _sent_code(app)
+    phone, registration, code = await _sent_code(app)
     check = CheckPhoneCodeInput(
-        registration_id=REGISTRATION,
+        registration_id=registration,
         code=_wrong(code),
         at=AT + timedelta(seconds=1),
-        idempotency_key=f"{REGISTRATION}/update-1",
+        idempotency_key=f"{registration}/update-1",
     )
     first = await phone.check_phone_code(check)
     retried = await phone.check_phone_code(check)
@@ -111,9 +117,10 @@ async def test_a_retried_wrong_guess_spends_one_attempt(app) -> None:
 
 
 async def test_a_retried_authorization_writes_one_audit_row(app) -> None:
+    registration = f"registration-{uuid.uuid4().hex}/run-1"
     review = ReviewActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
     check = AuthorizeDecisionInput(
-        registration_id=REGISTRATION,
+        registration_id=registration,
         applicant_key="k" * 64,
         unit_code=PEOPLE_HOSPITAL[0],
         requested_role=Role.USER,
@@ -124,8 +131,8 @@ async def test_a_retried_authorization_writes_one_audit_row(app) -> None:
     first, retried = [await review.authorize_decision(check) for _ in range(2)]
     assert first == retried and first.allowed
     withdrawal = AuditInput(
-        registration_id=REGISTRATION, kind="withdrawal", actor="applicant", outcome="x", at=AT
+        registration_id=registration, kind="withdrawal", actor="applicant", outcome="x", at=AT
     )
     for _ in range(2):
         await review.record_audit(withdrawal)
-    assert await count(app, AuditEvent, AuditEvent.registration_id == REGISTRATION) == 2
+    assert await count(app, AuditEvent, AuditEvent.registration_id == registration) == 2

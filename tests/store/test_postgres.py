@@ -40,6 +40,8 @@ from store.models import Account, AuditEvent, Base, Invitation, Resident, Unit, 
 from store.seed import ADMINS, APPLICANTS, DEMO_INVITATION, UNITS, seed_demo
 from testkit import count, reach, request, sample_documents
 from testkit.harness import App, migrate
+from tests.activities import test_integrity as integrity
+from tests.store import test_db
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
@@ -307,3 +309,23 @@ async def test_a_registration_completes_with_the_worker_on_postgresql(ts) -> Non
     key = applicant_key(ts.app.settings.applicant_key_secret, person.id_number)
     assert await count(ts.app, Account, Account.applicant_key == key) == 1
     assert await count(ts.app, Account, Account.username == outcome.account.username) == 1
+
+
+# --- concurrency and retries (tests/activities/test_integrity.py, on PostgreSQL) --------------
+
+
+async def test_concurrent_wrong_guesses_are_counted_on_postgresql(app) -> None:
+    await integrity.test_concurrent_wrong_guesses_spend_one_attempt_each_and_lock(app)
+
+
+async def test_a_retried_phone_check_answers_the_same_on_postgresql(app) -> None:
+    await integrity.test_a_retried_check_answers_what_its_first_attempt_did(app)
+    await integrity.test_a_retried_wrong_guess_spends_one_attempt(app)
+
+
+async def test_a_retried_authorization_writes_one_audit_row_on_postgresql(app) -> None:
+    await integrity.test_a_retried_authorization_writes_one_audit_row(app)
+
+
+async def test_a_failed_statement_does_not_print_the_row_on_postgresql(app) -> None:
+    await test_db.test_a_failed_statement_does_not_print_the_row(app)
