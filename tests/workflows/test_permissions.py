@@ -512,12 +512,14 @@ async def test_a_system_admin_revokes_a_unit_admin_once(ts, perm) -> None:
 
 
 async def test_a_reused_revocation_id_for_another_change_is_refused(ts, perm) -> None:
+    # Of its own: the Temporal server, and so its revocation workflow IDs, outlive each test.
+    revocation_id = uuid.uuid4().hex
     first = await perm.revoke(
         username="admin_hospital",
         role="unit_admin",
         by="sysadmin",
         reason="已调离本单位",
-        revocation_id="leave2026",
+        revocation_id=revocation_id,
     )
     assert first.applied
     other_change = {"permission": "unit_data:manage", "by": "sysadmin"}
@@ -525,7 +527,7 @@ async def test_a_reused_revocation_id_for_another_change_is_refused(ts, perm) ->
     for change in (other_change, other_admin):
         with pytest.raises(ChangeRefused) as refused:
             await perm.revoke(
-                username="admin_hospital", reason="再次撤销", revocation_id="leave2026", **change
+                username="admin_hospital", reason="再次撤销", revocation_id=revocation_id, **change
             )
         assert [r.code for r in refused.value.refusals] == ["revoke.id_reused"]
         assert "撤销编号" in refused.value.refusals[0].message_zh
@@ -535,7 +537,7 @@ async def test_a_reused_revocation_id_for_another_change_is_refused(ts, perm) ->
         role="unit_admin",
         by="sysadmin",
         reason="已调离本单位",
-        revocation_id="leave2026",
+        revocation_id=revocation_id,
     )
     assert again == first
 
