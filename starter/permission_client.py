@@ -33,7 +33,7 @@ from domain.contracts.permissions import (
     RevokeRequest,
 )
 from domain.contracts.registration import DecisionResult
-from domain.permissions import Change, check_change
+from domain.permissions import Change, check_change, refusal
 from domain.roles import Role
 from starter.client import ASSERTION_TTL
 
@@ -240,7 +240,7 @@ class PermissionClient:
         handle = self._client.get_workflow_handle(workflow_id, result_type=ChangeResult)
         started = await self._started_with(handle, RevokeRequest)
         if _revocation_key(started) != _revocation_key(request):
-            _raise_if([_refusal("revoke.id_reused")])
+            _raise_if([refusal("revoke.id_reused")])
         try:
             result = await handle.result()
         except WorkflowFailureError as failed:
@@ -253,11 +253,6 @@ class PermissionClient:
 def _revocation_key(request: RevokeRequest) -> tuple[object, ...]:
     """What a revocation changes, and who answers for it: its ID may name only this."""
     return (request.username, request.role, request.permission, request.by)
-
-
-def _refusal(code: str) -> Refusal:
-    text = texts.PERMISSIONS[code]
-    return Refusal(code=code, message_zh=text.zh, message_en=text.en)
 
 
 def _not_vouched(failed: WorkflowFailureError) -> list[Refusal]:
