@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.accounts import AccountActivities
+from activities.base import RefusedDataIsFinal
 from activities.notifications import NotificationActivities
 from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
@@ -101,7 +102,7 @@ def build_worker(
             notifications.notify_applicant,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
-        interceptors=[vouching(settings), *options.pop("interceptors", [])],
+        interceptors=[vouching(settings), RefusedDataIsFinal(), *options.pop("interceptors", [])],
         **{
             "max_cached_workflows": settings.worker_max_cached_workflows,
             "max_concurrent_activities": settings.worker_max_concurrent_activities,

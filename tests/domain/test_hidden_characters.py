@@ -28,6 +28,7 @@ HIDDEN = {
     "private use": "\ue000",
 }
 
+
 @functools.cache
 def _application() -> dict[str, object]:
     return request().model_dump()

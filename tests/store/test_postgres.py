@@ -27,13 +27,18 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.base import refused_data
+from activities.review import ReviewActivities
 from config import ROOT, Settings
 from devtools.demo import read_sms_code
-from domain.contracts.registration import PhoneCodeOutcome, Stage
+from domain.contracts.internal import AuthorizeDecisionInput
+from domain.contracts.registration import PhoneCodeOutcome, ReviewDecision, Stage
 from domain.keys import applicant_key, keyed_hash
+from domain.roles import Role
+from notify.outbox import Notifier
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, Base, Invitation, Resident, Unit, UTCDateTime
@@ -329,3 +334,26 @@ async def test_a_retried_authorization_writes_one_audit_row_on_postgresql(app) -
 
 async def test_a_failed_statement_does_not_print_the_row_on_postgresql(app) -> None:
     await test_db.test_a_failed_statement_does_not_print_the_row(app)
+
+
+async def test_bad_data_that_postgresql_refuses_is_not_retried(app) -> None:
+    """A NUL in a text column: PostgreSQL refuses it, and would forever. The contracts refuse it
+    first (text.hidden_character); an input built past them fails the activity for good."""
+    review = ReviewActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
+    decision = ReviewDecision.model_construct(
+        decision_id="d-1", reviewer_id="admin\x00hospital", approve=True
+    )
+    check = AuthorizeDecisionInput.model_construct(
+        registration_id=f"registration-{uuid.uuid4().hex}/run-1",
+        applicant_key="k" * 64,
+        unit_code=UNITS[0][0],
+        requested_role=Role.USER,
+        stage=Stage.AWAITING_REVIEW,
+        decision=decision,
+        at=datetime.now(UTC),
+    )
+    with pytest.raises(DBAPIError) as caught:
+        await review.authorize_decision(check)
+    final = refused_data(caught.value)  # what the worker's interceptor raises instead
+    assert final is not None and final.non_retryable and final.type == "DataError"
+    assert "hospital" not in str(final)
