@@ -122,13 +122,16 @@ class PhoneActivities(StoreActivities):
     async def _spend(
         self, session: AsyncSession, inp: CheckPhoneCodeInput
     ) -> tuple[PhoneCodeOutcome, int | None]:
+        # The latest code, used or not: one locked by a concurrent guess answers "locked".
         row = await session.scalar(
             select(PhoneCode)
-            .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
+            .where(PhoneCode.registration_id == inp.registration_id)
             .order_by(PhoneCode.sent_at.desc())
             .limit(1)
         )
-        if row is None or row.expires_at <= inp.at:
+        if row is not None and row.used and row.attempts_left <= 0:
+            return PhoneCodeOutcome.LOCKED, None
+        if row is None or row.used or row.expires_at <= inp.at:
             return PhoneCodeOutcome.EXPIRED, None
         live = (
             PhoneCode.idempotency_key == row.idempotency_key,
