@@ -175,12 +175,13 @@ class PermissionClient:
         decision_id: str | None = None,
     ) -> DecisionResult:
         """Decide as `approver_id` (the approver the edge authenticated)."""
-        decision = PermissionDecision(
-            decision_id=decision_id or uuid.uuid4().hex,
-            approver_id=approver_id,
-            approve=approve,
-            comment=comment,
-        )
+        with _refused_if_invalid():
+            decision = PermissionDecision(
+                decision_id=decision_id or uuid.uuid4().hex,
+                approver_id=approver_id,
+                approve=approve,
+                comment=comment,
+            )
         return await self._handle(workflow_id).execute_update(
             "decide",
             self.vouched(workflow_id, "decide", decision, staff=approver_id),

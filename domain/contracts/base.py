@@ -74,16 +74,22 @@ def _argon2id(value: str) -> str:
 _HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
-def _visible(*, multiline: bool) -> AfterValidator:
-    allowed = frozenset("\n") if multiline else frozenset()
+def hidden_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character of `value` that a person cannot see, if any (a page's form check)."""
+    allowed = "\n" if multiline else ""
+    return next(
+        (c for c in value if c not in allowed and unicodedata.category(c) in _HIDDEN_CATEGORIES),
+        None,
+    )
 
+
+def _visible(*, multiline: bool) -> AfterValidator:
     def validate(value: str) -> str:
-        for char in value:
-            if char not in allowed and unicodedata.category(char) in _HIDDEN_CATEGORIES:
-                zh, en = texts.CONTRACTS["text.hidden_character"]
-                raise PydanticCustomError(
-                    "text.hidden_character", f"{en} (U+{ord(char):04X})", {"message_zh": zh}
-                )
+        if (char := hidden_character(value, multiline=multiline)) is not None:
+            zh, en = texts.CONTRACTS["text.hidden_character"]
+            raise PydanticCustomError(
+                "text.hidden_character", f"{en} (U+{ord(char):04X})", {"message_zh": zh}
+            )
         return value
 
     return AfterValidator(validate)
