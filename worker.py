@@ -91,6 +91,7 @@ def build_worker(
         activities=[
             verification.verify_application,
             verification.record_signature,
+            verification.release_invitation,
             phone.send_phone_code,
             phone.check_phone_code,
             review.plan_review,

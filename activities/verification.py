@@ -7,10 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config import Settings
-from domain.contracts.internal import RecordSignatureInput, VerificationInput, VerificationResult
+from domain.contracts.internal import (
+    RecordSignatureInput,
+    ReleaseInvitationInput,
+    VerificationInput,
+    VerificationResult,
+)
 from domain.roles import Role
 from store.models import Signature
-from store.verification import ApplicationChecks
+from store.verification import ApplicationChecks, release_invitation
 
 
 class VerificationActivities:
@@ -36,6 +41,11 @@ class VerificationActivities:
             refused = await self._checks.claim_invitation(inp.request, inp.registration_id)
             result = result.model_copy(update={"refusals": refused})
         return result
+
+    @activity.defn(name="release_invitation")
+    async def release_invitation(self, inp: ReleaseInvitationInput) -> None:
+        """An ended unit-admin application gives its invitation back. Idempotent."""
+        await release_invitation(self._sessions, inp.registration_id)
 
     @activity.defn(name="record_signature")
     async def record_signature(self, inp: RecordSignatureInput) -> None:

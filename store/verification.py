@@ -276,3 +276,20 @@ async def claim_invitation(
         return (await sessions.execute(statement)).first() is not None
     async with sessions.begin() as session:
         return (await session.execute(statement)).first() is not None
+
+
+async def release_invitation(
+    sessions: async_sessionmaker[AsyncSession], registration_id: str
+) -> None:
+    """Give back the invitation a registration claimed, unless it made an account with it: an
+    application withdrawn, expired or finally rejected does not use up its code."""
+    async with sessions.begin() as session:
+        made_account = await session.scalar(
+            select(Account.username).where(Account.registration_id == registration_id)
+        )
+        if made_account is None:
+            await session.execute(
+                update(Invitation)
+                .where(Invitation.used_by_registration == registration_id)
+                .values(used_by_registration=None)
+            )

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ProcessPolicy,
         RecordSignatureInput,
         RegistrationInput,
+        ReleaseInvitationInput,
         Reminder,
         ReminderBatchInput,
         ReminderInput,
@@ -68,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from domain.keys import applicant_key_of
+    from domain.roles import Role
     from domain.rules import mask_name
     from domain.vouching import Senders, senders
     from plumbing import search
@@ -93,6 +95,7 @@ TAKEN_TO_CORRECTION = "taken-since-verification-to-correction"
 TAKEN_SINCE_VERIFICATION = (USERNAME_TAKEN, INVITATION_TAKEN)
 # An activity that gave up after its bounded retries ends the registration as `failed`.
 RETRIES_EXHAUSTED = "bounded-retries-failed-stage"
+RELEASE_INVITATION = "release-invitation-at-end"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -406,6 +409,18 @@ class RegistrationWorkflow:
                     at=workflow.now(),
                 ),
                 summary="audit withdrawal",
+                **ACTIVITY,
+            )
+        if (
+            stage in (Stage.WITHDRAWN, Stage.EXPIRED, Stage.REJECTED_FINAL)
+            and self._request.requested_role == Role.UNIT_ADMIN
+            # Invitations are claimed at verification since this: give an unused one back.
+            and workflow.patched(RELEASE_INVITATION)
+        ):
+            await workflow.execute_activity_method(
+                VerificationActivities.release_invitation,
+                ReleaseInvitationInput(registration_id=self._registration_id),
+                summary="give the invitation back",
                 **ACTIVITY,
             )
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):

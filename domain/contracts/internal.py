@@ -79,6 +79,10 @@ class CheckPhoneCodeInput(Message):
     idempotency_key: str = ""
 
 
+class ReleaseInvitationInput(Message):
+    registration_id: str
+
+
 class RecordSignatureInput(Message):
     registration_id: str
     signature: Signature

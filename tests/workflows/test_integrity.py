@@ -14,7 +14,7 @@ from domain.roles import Role
 from starter.client import RegistrationClient
 from store.documents import LocalDocumentStore
 from store.identity import IdentityAnswer
-from store.models import Account
+from store.models import Account, Invitation
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE, Person
 from store.verification import ApplicationChecks
 from testkit import count, eventually, reach, request
@@ -120,3 +120,17 @@ async def test_an_activity_that_never_succeeds_ends_the_registration_as_failed(
         status = await client.status(workflow_id)
         assert status.history[-1].outcome == "verify_application: IdentityUnavailable"
     assert identity.calls == ACTIVITY_MAX_ATTEMPTS
+
+
+async def test_a_withdrawn_unit_admin_application_gives_its_invitation_back(ts) -> None:
+    first = await _unit_admin(ts, APPLICANTS[1])
+    await reach(ts.client, first, Stage.AWAITING_PHONE_CODE)
+    assert await count(ts.app, Invitation, Invitation.used_by_registration.is_not(None)) == 1
+    await ts.client.withdraw(first)
+    assert (await ts.client.result(first)).stage == Stage.WITHDRAWN
+    assert await count(ts.app, Invitation, Invitation.used_by_registration.is_not(None)) == 0
+
+    second = await _unit_admin(ts, APPLICANTS[3])
+    await reach(ts.client, second, Stage.AWAITING_PHONE_CODE)
+    await ts.client.withdraw(second)
+    await ts.client.result(second)
