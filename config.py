@@ -99,6 +99,10 @@ class Settings(BaseSettings):
     # Workflows a worker keeps in memory. Registrations wait for days and wake at most once a
     # working day, so an evicted one costs a single replay then; 300 kept bench memory ~300 MiB.
     worker_max_cached_workflows: int = 300
+    # Activities a worker runs at once. Each is a few statements on one database: from ~40
+    # registrations in flight the SDK's default of 100 made activities overrun their 10 s
+    # start-to-close timeout on this 2-core machine; 8 cured it in the benchmark.
+    worker_max_concurrent_activities: int = Field(8, ge=1)
     # Prometheus /metrics of the worker (the SDK's and ours); 0 turns it off.
     metrics_port: int = 9464
 

@@ -16,6 +16,7 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.accounts import AccountActivities
+from activities.base import RefusedDataIsFinal
 from activities.notifications import NotificationActivities
 from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
@@ -90,6 +91,7 @@ def build_worker(
         activities=[
             verification.verify_application,
             verification.record_signature,
+            verification.release_invitation,
             phone.send_phone_code,
             phone.check_phone_code,
             review.plan_review,
@@ -101,8 +103,12 @@ def build_worker(
             notifications.notify_applicant,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
-        interceptors=[vouching(settings), *options.pop("interceptors", [])],
-        **{"max_cached_workflows": settings.worker_max_cached_workflows, **options},
+        interceptors=[vouching(settings), RefusedDataIsFinal(), *options.pop("interceptors", [])],
+        **{
+            "max_cached_workflows": settings.worker_max_cached_workflows,
+            "max_concurrent_activities": settings.worker_max_concurrent_activities,
+            **options,
+        },
     )
 
 

@@ -13,16 +13,29 @@ from temporalio.exceptions import ApplicationError
 from activities.base import StoreActivities
 from config import Settings
 from domain import texts
-from domain.contracts.base import Account
+from domain.contracts.base import Account, Refusal
 from domain.contracts.internal import AssignRoleInput
 from domain.contracts.permissions import ChangeAction
-from domain.keys import keyed_hash
 from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
 from notify.outbox import Notifier
 from store import models
 from store.crypto import DataCipher
+from store.verification import claim_invitation
 
+# Found when the account is created: the workflow sends the applicant to correction with the
+# refusal in the error's details.
 USERNAME_TAKEN = "UsernameTaken"
+INVITATION_TAKEN = "InvitationTaken"
+
+
+class _InvitationTaken(Exception):
+    pass
+
+
+def _taken(code: str, field: str, kind: str) -> ApplicationError:
+    zh, en = texts.VERIFICATION[code]
+    refusal = Refusal(code=code, fields=[field], message_zh=zh, message_en=en)
+    return ApplicationError(en, refusal.model_dump(mode="json"), type=kind, non_retryable=True)
 
 
 class AccountActivities(StoreActivities):
@@ -51,16 +64,23 @@ class AccountActivities(StoreActivities):
                 account = await _made_by(session, inp.registration_id)
                 if account is None:
                     account = await self._create(session, inp, role, notice_key)
-        except IntegrityError as exc:
+        except _InvitationTaken:
+            raise _taken("invitation.used_in_review", "invitation_code", INVITATION_TAKEN) from None
+        except IntegrityError:
             async with self._sessions() as session:
                 account = await _made_by(session, inp.registration_id)
+                if account is None:
+                    # Someone else took the username (or bound the phone) since verification.
+                    # No `from`: the database's error quotes the row, and failures are logged.
+                    phone_bound = await session.scalar(
+                        select(models.Account.username).where(
+                            models.Account.phone == inp.request.phone
+                        )
+                    )
             if account is None:
-                # Someone else took the username (or bound the phone) since verification.
-                raise ApplicationError(
-                    "username or phone was taken since verification",
-                    type=USERNAME_TAKEN,
-                    non_retryable=True,
-                ) from exc
+                if phone_bound is not None:
+                    raise _taken("phone.bound_in_review", "phone", USERNAME_TAKEN) from None
+                raise _taken("username.taken_in_review", "username", USERNAME_TAKEN) from None
         await self._notifier.deliver([f"{notice_key}/sms", f"{notice_key}/email"])
         return _public(account)
 
@@ -96,13 +116,11 @@ class AccountActivities(StoreActivities):
                 at=inp.at,
             )
         )
-        if request.invitation_code:
-            invitation = await session.get(
-                models.Invitation,
-                keyed_hash(self._settings.applicant_key_secret, request.invitation_code),
-            )
-            if invitation is not None:
-                invitation.used_by_registration = inp.registration_id
+        if role == Role.UNIT_ADMIN and not await claim_invitation(
+            session, self._settings, request, inp.registration_id
+        ):
+            # Checked again in the account's own transaction: an invitation is used once.
+            raise _InvitationTaken
         subject, body = texts.APPROVED
         await self._notifier.queue_both(
             session,

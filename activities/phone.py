@@ -7,6 +7,8 @@ import secrets
 from datetime import timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
 from activities.base import StoreActivities
@@ -14,7 +16,7 @@ from domain import texts
 from domain.contracts.internal import CheckPhoneCodeInput, SendPhoneCodeInput, SendPhoneCodeResult
 from domain.contracts.registration import PhoneCodeOutcome, PhoneCodeResult
 from domain.keys import keyed_hash
-from store.models import PhoneCode
+from store.models import PhoneCode, PhoneCodeAnswer
 
 
 class PhoneActivities(StoreActivities):
@@ -83,36 +85,99 @@ class PhoneActivities(StoreActivities):
 
     @activity.defn(name="check_phone_code")
     async def check_phone_code(self, inp: CheckPhoneCodeInput) -> PhoneCodeResult:
-        """Compare the answer with the registration's current code, spending one attempt."""
-        async with self._sessions.begin() as session:
-            row = await session.scalar(
-                select(PhoneCode)
-                .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
-                .order_by(PhoneCode.sent_at.desc())
-                .limit(1)
-                .with_for_update()
+        """Compare the answer with the registration's current code, spending one attempt.
+
+        Idempotency key: `inp.idempotency_key` (the Update's ID). An attempt that committed and
+        then timed out is retried; the retry finds the answer recorded with the change and
+        returns it, where it would otherwise see the code used and answer "expired".
+
+        Attempts are spent by a conditional UPDATE (`attempts_left > 0`), which every database
+        serializes on the row: on SQLite `SELECT ... FOR UPDATE` is a no-op, and concurrent
+        guesses read the same count and each wrote it back less one.
+        """
+        key = inp.idempotency_key
+        try:
+            async with self._sessions.begin() as session:
+                if key and (answered := await session.get(PhoneCodeAnswer, key)) is not None:
+                    return _result(PhoneCodeOutcome(answered.outcome), answered.attempts_left)
+                outcome, attempts_left = await self._spend(session, inp)
+                if key:
+                    session.add(
+                        PhoneCodeAnswer(
+                            idempotency_key=key,
+                            outcome=outcome.value,
+                            attempts_left=attempts_left,
+                            at=inp.at,
+                        )
+                    )
+        except IntegrityError:
+            # Two attempts of one Update at once: the other recorded its answer first.
+            async with self._sessions() as session:
+                answered = await session.get(PhoneCodeAnswer, key)
+            if answered is None:
+                raise
+            return _result(PhoneCodeOutcome(answered.outcome), answered.attempts_left)
+        return _result(outcome, attempts_left)
+
+    async def _spend(
+        self, session: AsyncSession, inp: CheckPhoneCodeInput
+    ) -> tuple[PhoneCodeOutcome, int | None]:
+        # The latest code, used or not: one locked by a concurrent guess answers "locked".
+        row = await session.scalar(
+            select(PhoneCode)
+            .where(PhoneCode.registration_id == inp.registration_id)
+            .order_by(PhoneCode.sent_at.desc())
+            .limit(1)
+        )
+        if row is not None and row.used and row.attempts_left <= 0:
+            return PhoneCodeOutcome.LOCKED, None
+        if row is None or row.used or row.expires_at <= inp.at:
+            return PhoneCodeOutcome.EXPIRED, None
+        live = (
+            PhoneCode.idempotency_key == row.idempotency_key,
+            ~PhoneCode.used,
+            PhoneCode.attempts_left > 0,
+        )
+        if hmac.compare_digest(row.code_hmac, self._code_hmac(inp.registration_id, inp.code)):
+            taken = await session.execute(
+                update(PhoneCode).where(*live).values(used=True).returning(PhoneCode.used)
             )
-            if row is None or row.expires_at <= inp.at:
-                return PhoneCodeResult(
-                    outcome=PhoneCodeOutcome.EXPIRED, message_zh=texts.PHONE_CODE_EXPIRED
-                )
-            if hmac.compare_digest(row.code_hmac, self._code_hmac(inp.registration_id, inp.code)):
-                row.used = True
-                return PhoneCodeResult(
-                    outcome=PhoneCodeOutcome.ACCEPTED, message_zh=texts.PHONE_CODE_ACCEPTED
-                )
-            row.attempts_left -= 1
-            if row.attempts_left <= 0:
-                row.used = True
-                return PhoneCodeResult(
-                    outcome=PhoneCodeOutcome.LOCKED,
-                    message_zh=texts.PHONE_CODE_LOCKED,
-                )
-            return PhoneCodeResult(
-                outcome=PhoneCodeOutcome.WRONG,
-                attempts_left=row.attempts_left,
-                message_zh=texts.PHONE_CODE_WRONG.format(attempts=row.attempts_left),
+            if taken.first() is None:  # a concurrent guess locked it, or a twin accepted it
+                return PhoneCodeOutcome.EXPIRED, None
+            return PhoneCodeOutcome.ACCEPTED, None
+        spent = await session.execute(
+            update(PhoneCode)
+            .where(*live)
+            .values(attempts_left=PhoneCode.attempts_left - 1)
+            .returning(PhoneCode.attempts_left)
+        )
+        left = spent.scalar()
+        if left is None:  # concurrent guesses spent the last attempt
+            return PhoneCodeOutcome.LOCKED, None
+        if left <= 0:
+            await session.execute(
+                update(PhoneCode)
+                .where(PhoneCode.idempotency_key == row.idempotency_key)
+                .values(used=True)
             )
+            return PhoneCodeOutcome.LOCKED, None
+        return PhoneCodeOutcome.WRONG, left
+
+
+def _result(outcome: PhoneCodeOutcome, attempts_left: int | None) -> PhoneCodeResult:
+    message = {
+        PhoneCodeOutcome.ACCEPTED: texts.PHONE_CODE_ACCEPTED,
+        PhoneCodeOutcome.EXPIRED: texts.PHONE_CODE_EXPIRED,
+        PhoneCodeOutcome.LOCKED: texts.PHONE_CODE_LOCKED,
+    }.get(outcome)
+    if outcome == PhoneCodeOutcome.WRONG:
+        return PhoneCodeResult(
+            outcome=outcome,
+            attempts_left=attempts_left or 0,
+            message_zh=texts.PHONE_CODE_WRONG.format(attempts=attempts_left),
+        )
+    assert message is not None
+    return PhoneCodeResult(outcome=outcome, message_zh=message)
 
 
 _HOUR = timedelta(hours=1)

@@ -6,6 +6,7 @@ import logging
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -134,27 +135,29 @@ class ReviewActivities(StoreActivities):
     async def authorize_decision(self, inp: AuthorizeDecisionInput) -> Authorization:
         """Does this decision count? The answer, either way, is written to the audit trail."""
         decision = inp.decision
-        async with self._sessions.begin() as session:
+        async with self._sessions() as session:
             reviewer = await session.get(Account, decision.reviewer_id)
-            target = ReviewTarget(inp.unit_code, inp.requested_role, inp.applicant_key)
-            if inp.stage != Stage.AWAITING_REVIEW:
-                verdict = _refuse("decision.not_awaiting_review")
-            elif refused := review_refusal(reviewer, target):
-                verdict = _refuse(refused)
-            else:
-                verdict = Authorization(allowed=True, code="ok", message_zh=texts.DECISION_RECORDED)
-            session.add(
-                AuditEvent(
-                    registration_id=inp.registration_id,
-                    kind="decision" if verdict.allowed else "refused_decision",
-                    actor=decision.reviewer_id,
-                    outcome=("approve" if decision.approve else "reject")
-                    if verdict.allowed
-                    else verdict.code,
-                    detail=decision.decision_id,
-                    at=inp.at,
-                )
+        target = ReviewTarget(inp.unit_code, inp.requested_role, inp.applicant_key)
+        if inp.stage != Stage.AWAITING_REVIEW:
+            verdict = _refuse("decision.not_awaiting_review")
+        elif refused := review_refusal(reviewer, target):
+            verdict = _refuse(refused)
+        else:
+            verdict = Authorization(allowed=True, code="ok", message_zh=texts.DECISION_RECORDED)
+        # Keyed per decision: a retry of an attempt that committed writes no second row.
+        await self._audit_once(
+            AuditEvent(
+                registration_id=inp.registration_id,
+                kind="decision" if verdict.allowed else "refused_decision",
+                actor=decision.reviewer_id,
+                outcome=("approve" if decision.approve else "reject")
+                if verdict.allowed
+                else verdict.code,
+                detail=decision.decision_id,
+                at=inp.at,
+                idempotency_key=f"{inp.registration_id}/decision/{decision.decision_id}",
             )
+        )
         if not verdict.allowed:
             log.warning("decision refused code=%s reviewer=%s", verdict.code, decision.reviewer_id)
         return verdict
@@ -162,17 +165,30 @@ class ReviewActivities(StoreActivities):
     @activity.defn(name="record_audit")
     async def record_audit(self, inp: AuditInput) -> None:
         """Append to the audit trail what no other activity records (withdrawals)."""
-        async with self._sessions.begin() as session:
-            session.add(
-                AuditEvent(
-                    registration_id=inp.registration_id,
-                    kind=inp.kind,
-                    actor=inp.actor,
-                    outcome=inp.outcome,
-                    detail=inp.detail,
-                    at=inp.at,
-                )
+        await self._audit_once(
+            AuditEvent(
+                registration_id=inp.registration_id,
+                kind=inp.kind,
+                actor=inp.actor,
+                outcome=inp.outcome,
+                detail=inp.detail,
+                at=inp.at,
+                # The instant is the workflow's, the same for every attempt of one call.
+                idempotency_key=f"{inp.registration_id}/{inp.kind}/{inp.at.isoformat()}",
             )
+        )
+
+    async def _audit_once(self, event: AuditEvent) -> None:
+        """Append `event` unless a row with its idempotency key exists."""
+        try:
+            async with self._sessions.begin() as session:
+                kept = await session.scalar(
+                    select(AuditEvent.id).where(AuditEvent.idempotency_key == event.idempotency_key)
+                )
+                if kept is None:
+                    session.add(event)
+        except IntegrityError:
+            pass  # a concurrent attempt of the same call wrote it
 
 
 def _refuse(code: str) -> Authorization:

@@ -7,9 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config import Settings
-from domain.contracts.internal import RecordSignatureInput, VerificationInput, VerificationResult
+from domain.contracts.internal import (
+    RecordSignatureInput,
+    ReleaseInvitationInput,
+    VerificationInput,
+    VerificationResult,
+)
+from domain.roles import Role
 from store.models import Signature
-from store.verification import ApplicationChecks
+from store.verification import ApplicationChecks, release_invitation
 
 
 class VerificationActivities:
@@ -28,8 +34,18 @@ class VerificationActivities:
 
     @activity.defn(name="verify_application")
     async def verify_application(self, inp: VerificationInput) -> VerificationResult:
-        """Cross-check the application. Read-only, so retries are harmless."""
-        return await self._checks.check(inp)
+        """Cross-check the application; a unit-admin application that passes claims its
+        invitation. Retries are harmless: the claim is this registration's already."""
+        result = await self._checks.check(inp)
+        if not result.refusals and inp.request.requested_role == Role.UNIT_ADMIN:
+            refused = await self._checks.claim_invitation(inp.request, inp.registration_id)
+            result = result.model_copy(update={"refusals": refused})
+        return result
+
+    @activity.defn(name="release_invitation")
+    async def release_invitation(self, inp: ReleaseInvitationInput) -> None:
+        """An ended unit-admin application gives its invitation back. Idempotent."""
+        await release_invitation(self._sessions, inp.registration_id)
 
     @activity.defn(name="record_signature")
     async def record_signature(self, inp: RecordSignatureInput) -> None:

@@ -64,7 +64,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--in-flight",
         type=int,
         default=20,
-        help="registrations at once (from 40 up, the real worker's activities start timing out)",
+        help="registrations at once (from 40 up, 100 concurrent activities time out; 8 do not)",
     )
     parser.add_argument("--total", type=int, default=200, help="measured registrations per side")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured, before each side")

@@ -183,6 +183,7 @@ _FIELDS = {
     "revoke.not_authorized": "by",
     "revoke.not_held": "role",
     "revoke.last_system_admin": "role",
+    "revoke.id_reused": "revocation_id",
 }
 
 

@@ -106,7 +106,7 @@ PHOTOS: dict[str, Text] = {
         "照片不能超过{limit}，请压缩后重新上传。", "Photo is larger than {limit}."
     ),
     "photo.too_large.pixels": Text(
-        "照片像素过多，请压缩后重新上传。", "Photo has more than {limit} pixels."
+        "照片像素过多(上限{limit}像素)，请缩小后重新上传。", "Photo has more than {limit} pixels."
     ),
     "photo.too_large.unfit": Text(
         "照片无法压缩到{limit}以内，请重新拍摄后上传。", "Photo cannot be compressed below {limit}."
@@ -131,6 +131,10 @@ PHOTOS: dict[str, Text] = {
 
 # The contracts' own validators (`domain.contracts`).
 CONTRACTS: dict[str, Text] = {
+    "text.hidden_character": Text(
+        "内容含有控制字符、不可见字符或文字方向控制符,请删除后重新输入",
+        "contains a control, invisible or bidirectional formatting character",
+    ),
     "password_hash.format": Text(
         "密码须加密后提交", "password_hash must be an Argon2id hash made by the edge"
     ),
@@ -194,6 +198,19 @@ VERIFICATION: dict[str, Text] = {
         "邀请码无效、已使用或不属于该单位",
         "invitation code is invalid, used, or for another unit",
     ),
+    # Found only when the account is created, after the review approved the application.
+    "username.taken_in_review": Text(
+        "审核期间该用户名已被他人注册,请更换用户名后重新提交",
+        "the username was taken by another account while the application was under review",
+    ),
+    "phone.bound_in_review": Text(
+        "审核期间该手机号已绑定其他账号,请更换手机号后重新提交",
+        "the phone number was bound to another account while the application was under review",
+    ),
+    "invitation.used_in_review": Text(
+        "审核期间该邀请码已被其他申请使用,请向系统管理员申请新的邀请码后重新提交",
+        "the invitation code was used by another application while this one was under review",
+    ),
 }
 
 # A reviewer's decision on a registration (`activities.review`, `workflows.registration`).
@@ -255,6 +272,10 @@ PERMISSIONS: dict[str, Text] = {
     ),
     "revoke.last_system_admin": Text(
         "不能撤销最后一名系统管理员的角色", "the last active system admin's role cannot be revoked"
+    ),
+    "revoke.id_reused": Text(
+        "该撤销编号已用于另一项撤销,本次未做任何更改,请使用新的撤销编号",
+        "this revocation ID was used for a different change; nothing changed, use a new ID",
     ),
 }
 

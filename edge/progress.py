@@ -38,6 +38,7 @@ _ENDED_TEXT = {
     Stage.REJECTED_FINAL: "审核未通过",
     Stage.WITHDRAWN: "已撤回",
     Stage.EXPIRED: "已过期",
+    Stage.FAILED: "系统处理失败",
 }
 # The reminder labels of the review policy (domain.reminders), as the applicant reads them.
 _REMINDER_TEXT = (

@@ -33,7 +33,7 @@ from domain.contracts.permissions import (
     RevokeRequest,
 )
 from domain.contracts.registration import DecisionResult
-from domain.permissions import Change, check_change
+from domain.permissions import Change, check_change, refusal
 from domain.roles import Role
 from starter.client import ASSERTION_TTL
 
@@ -66,6 +66,7 @@ def _new_id() -> str:
 
 
 M = TypeVar("M", bound=Message)
+R = TypeVar("R")
 
 
 class PermissionClient:
@@ -143,6 +144,15 @@ class PermissionClient:
             )
         return workflow_id
 
+    async def _started_with(self, handle: WorkflowHandle[object, R], kind: type[M]) -> M:
+        """The input the workflow of `handle` was started with (decrypted by the converter)."""
+        async for event in handle.fetch_history_events():
+            payloads = event.workflow_execution_started_event_attributes.input.payloads
+            [value] = await self._client.data_converter.decode(payloads, [kind])
+            assert isinstance(value, kind)
+            return value
+        raise LookupError(f"{handle.id} has no history")
+
     async def _exists(self, workflow_id: str) -> bool:
         try:
             await self._client.get_workflow_handle(workflow_id).describe()
@@ -165,12 +175,13 @@ class PermissionClient:
         decision_id: str | None = None,
     ) -> DecisionResult:
         """Decide as `approver_id` (the approver the edge authenticated)."""
-        decision = PermissionDecision(
-            decision_id=decision_id or uuid.uuid4().hex,
-            approver_id=approver_id,
-            approve=approve,
-            comment=comment,
-        )
+        with _refused_if_invalid():
+            decision = PermissionDecision(
+                decision_id=decision_id or uuid.uuid4().hex,
+                approver_id=approver_id,
+                approve=approve,
+                comment=comment,
+            )
         return await self._handle(workflow_id).execute_update(
             "decide",
             self.vouched(workflow_id, "decide", decision, staff=approver_id),
@@ -214,7 +225,8 @@ class PermissionClient:
         if self._checker is not None and not await self._exists(workflow_id):
             refused = await self._checker.check_revoke(request)
             _raise_if([refused] if refused else [])
-        # The same revocation ID twice is the same revocation, running or done.
+        # The same revocation ID twice is the same revocation, running or done; but only if
+        # it names the same change: the running or closed one is what the ID answers for.
         with contextlib.suppress(WorkflowAlreadyStartedError):
             await self._client.start_workflow(
                 REVOKE_WORKFLOW,
@@ -227,6 +239,9 @@ class PermissionClient:
                 + Change(request.role, request.permission).text_zh,
             )
         handle = self._client.get_workflow_handle(workflow_id, result_type=ChangeResult)
+        started = await self._started_with(handle, RevokeRequest)
+        if _revocation_key(started) != _revocation_key(request):
+            _raise_if([refusal("revoke.id_reused")])
         try:
             result = await handle.result()
         except WorkflowFailureError as failed:
@@ -234,6 +249,11 @@ class PermissionClient:
             raise
         _raise_if([result.refusal] if result.refusal else [])
         return result
+
+
+def _revocation_key(request: RevokeRequest) -> tuple[object, ...]:
+    """What a revocation changes, and who answers for it: its ID may name only this."""
+    return (request.username, request.role, request.permission, request.by)
 
 
 def _not_vouched(failed: WorkflowFailureError) -> list[Refusal]:

@@ -12,9 +12,16 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+# How long a SQLite writer waits for the lock. Shorter than an activity's start-to-close timeout
+# (workflows/common.py, 10 s): a writer that waited the whole timeout had already been given up,
+# and its retry queued behind the same lock (an Update answered after 25 s under load).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+
 
 def make_engine(url: str) -> AsyncEngine:
-    engine = create_async_engine(url)
+    # No statement parameters in errors and logs: an IntegrityError would otherwise print the
+    # row, name, phone and e-mail included, into the worker's log and the activity's failure.
+    engine = create_async_engine(url, hide_parameters=True)
     if engine.dialect.name == "sqlite":
         # Activities write concurrently: WAL lets readers run beside the writer, and the busy
         # timeout makes a writer wait for the lock instead of failing at once.
@@ -23,7 +30,7 @@ def make_engine(url: str) -> AsyncEngine:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 

@@ -109,6 +109,17 @@ class PhoneCode(Base):
     used: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
+class PhoneCodeAnswer(Base):
+    """The answer given to one `submit_phone_code` Update: its retry answers the same."""
+
+    __tablename__ = "phone_code_answers"
+
+    idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
+    outcome: Mapped[str] = mapped_column(String(10))
+    attempts_left: Mapped[int | None] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class Signature(Base):
     """The applicant's e-signature over one digest of the application, kept as evidence."""
 
@@ -147,6 +158,8 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(64))
     detail: Mapped[str] = mapped_column(Text, default="")
     at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Set by the activities that a retry could repeat: one row per key.
+    idempotency_key: Mapped[str | None] = mapped_column(String(250), unique=True)
 
 
 class GrantHistory(Base):

@@ -8,7 +8,7 @@ import asyncio
 import hashlib
 from collections.abc import Mapping
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio.exceptions import ApplicationError
 
@@ -236,3 +236,60 @@ class ApplicationChecks:
         ):
             return [_refusal("invitation.invalid", ["invitation_code"])]
         return []
+
+    async def claim_invitation(
+        self, request: RegistrationRequest, registration_id: str
+    ) -> list[Refusal]:
+        """Reserve the invitation for this registration (a unit-admin application).
+
+        One conditional UPDATE: of two applications with the same code, exactly one claims it,
+        whatever the database; the other is refused now, not after its review. The account's
+        transaction checks the claim again (`activities.accounts`).
+        """
+        claimed = await claim_invitation(self._sessions, self._settings, request, registration_id)
+        return [] if claimed else [_refusal("invitation.invalid", ["invitation_code"])]
+
+
+async def claim_invitation(
+    sessions: async_sessionmaker[AsyncSession] | AsyncSession,
+    settings: Settings,
+    request: RegistrationRequest,
+    registration_id: str,
+) -> bool:
+    """True when the invitation is (now) this registration's; in `sessions` when that is an open
+    session, else in a transaction of its own."""
+    statement = (
+        update(Invitation)
+        .where(
+            Invitation.code_hmac
+            == keyed_hash(settings.applicant_key_secret, request.invitation_code or ""),
+            Invitation.unit_code == request.unit_code,
+            or_(
+                Invitation.used_by_registration.is_(None),
+                Invitation.used_by_registration == registration_id,
+            ),
+        )
+        .values(used_by_registration=registration_id)
+        .returning(Invitation.code_hmac)
+    )
+    if isinstance(sessions, AsyncSession):
+        return (await sessions.execute(statement)).first() is not None
+    async with sessions.begin() as session:
+        return (await session.execute(statement)).first() is not None
+
+
+async def release_invitation(
+    sessions: async_sessionmaker[AsyncSession], registration_id: str
+) -> None:
+    """Give back the invitation a registration claimed, unless it made an account with it: an
+    application withdrawn, expired or finally rejected does not use up its code."""
+    async with sessions.begin() as session:
+        made_account = await session.scalar(
+            select(Account.username).where(Account.registration_id == registration_id)
+        )
+        if made_account is None:
+            await session.execute(
+                update(Invitation)
+                .where(Invitation.used_by_registration == registration_id)
+                .values(used_by_registration=None)
+            )

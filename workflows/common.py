@@ -16,9 +16,21 @@ class ActivityOptions(TypedDict):
 
 # Every activity is a few database statements: a worker that died mid-activity is noticed, and
 # the activity retried elsewhere, after this timeout.
+# Retries by kind: a transient failure (a locked database, an identity service down, a killed
+# worker) is retried with backoff, 1 s doubling to a minute, for about 25 minutes in all; a
+# business refusal is a non-retryable ApplicationError raised by the activity itself; bad data
+# that the database refuses (a DataError) or that does not decode can never succeed, and is not
+# retried. A workflow whose activity gives up ends in the stage `failed` (RETRIES_EXHAUSTED).
+ACTIVITY_MAX_ATTEMPTS = 30
 ACTIVITY: ActivityOptions = {
     "start_to_close_timeout": timedelta(seconds=10),
-    "retry_policy": RetryPolicy(maximum_interval=timedelta(minutes=1)),
+    "retry_policy": RetryPolicy(
+        initial_interval=timedelta(seconds=1),
+        backoff_coefficient=2.0,
+        maximum_interval=timedelta(minutes=1),
+        maximum_attempts=ACTIVITY_MAX_ATTEMPTS,
+        non_retryable_error_types=["DataError", "ValidationError"],
+    ),
 }
 
 CHINA = timezone(timedelta(hours=8))

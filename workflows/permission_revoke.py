@@ -8,12 +8,12 @@ beside the requests.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import ClassVar
 
 from pydantic import ValidationError
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+
+from workflows.common import ACTIVITY
 
 with workflow.unsafe.imports_passed_through():
     from activities.permissions import PermissionActivities
@@ -49,6 +49,5 @@ class PermissionRevokeWorkflow:
                 at=workflow.now(),
             ),
             summary="revoke, audit and notify the holder",
-            start_to_close_timeout=timedelta(seconds=10),
-            retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            **ACTIVITY,
         )

@@ -14,12 +14,12 @@ from typing import Any, ClassVar
 from pydantic import ValidationError
 from temporalio import workflow
 from temporalio.common import SearchAttributeUpdate
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 
 from workflows.common import ACTIVITY, CHINA, china_time, keep_last
 
 with workflow.unsafe.imports_passed_through():
-    from activities.accounts import AccountActivities
+    from activities.accounts import INVITATION_TAKEN, USERNAME_TAKEN, AccountActivities
     from activities.notifications import NotificationActivities
     from activities.phone import PhoneActivities
     from activities.review import ReviewActivities
@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ProcessPolicy,
         RecordSignatureInput,
         RegistrationInput,
+        ReleaseInvitationInput,
         Reminder,
         ReminderBatchInput,
         ReminderInput,
@@ -68,6 +69,7 @@ with workflow.unsafe.imports_passed_through():
         Withdrawal,
     )
     from domain.keys import applicant_key_of
+    from domain.roles import Role
     from domain.rules import mask_name
     from domain.vouching import Senders, senders
     from plumbing import search
@@ -88,11 +90,23 @@ KEPT_DECISIONS = 50
 # Running registrations that started before these search attributes existed keep the commands
 # their history recorded: the inbox shows them without a deadline until their next run.
 INBOX_ATTRIBUTES = "inbox-search-attributes"
+# A username, phone or invitation taken between verification and approval: to correction.
+TAKEN_TO_CORRECTION = "taken-since-verification-to-correction"
+TAKEN_SINCE_VERIFICATION = (USERNAME_TAKEN, INVITATION_TAKEN)
+# An activity that gave up after its bounded retries ends the registration as `failed`.
+RETRIES_EXHAUSTED = "bounded-retries-failed-stage"
+RELEASE_INVITATION = "release-invitation-at-end"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
     # The SDK's meter skips recording while a workflow replays, so nothing counts twice.
     workflow.metric_meter().create_counter(name, description).add(1, labels)
+
+
+def _update_id() -> str:
+    info = workflow.current_update_info()
+    assert info is not None  # called from an Update handler
+    return info.id
 
 
 def _refused(code: str) -> DecisionResult:
@@ -166,6 +180,7 @@ class RegistrationWorkflow:
         self._correction: RegistrationRequest | None = None
         self._withdrawn = False
         self._account: Account | None = None
+        self._failed_step = ""
         self._history = list(carried.history)
         self._rejections = list(carried.rejections)
 
@@ -181,24 +196,25 @@ class RegistrationWorkflow:
             )
         try:
             while True:
-                if await self._passes_checks() and await self._approved_in_review():
-                    self._set_stage(Stage.ASSIGNING_ROLE)
-                    self._account = await workflow.execute_activity_method(
-                        AccountActivities.assign_role,
-                        AssignRoleInput(
-                            registration_id=self._registration_id,
-                            applicant_key=applicant_key_of(workflow.info().workflow_id),
-                            request=self._request,
-                            approved_by=self._decision.reviewer_id if self._decision else "",
-                            at=workflow.now(),
-                        ),
-                        summary="assign role and create account",
-                        **ACTIVITY,
-                    )
+                if (
+                    await self._passes_checks()
+                    and await self._approved_in_review()
+                    and await self._account_created()
+                ):
                     return await self._finish(Stage.COMPLETED)
                 await self._await_correction()
         except _Ended as ended:
             return await self._finish(ended.stage)
+        except ActivityError as err:
+            # Retries are bounded (workflows/common.py); before they were, nothing got here.
+            if not workflow.patched(RETRIES_EXHAUSTED):
+                raise
+            cause = err.cause
+            kind = cause.type if isinstance(cause, ApplicationError) else type(cause).__name__
+            self._failed_step = f"{err.activity_type}: {kind}"
+            self._record("failed", "system", self._failed_step)
+            workflow.logger.error("registration failed in %s", self._failed_step)
+            return await self._finish(Stage.FAILED)
 
     # --- the stages ----------------------------------------------------------------------------
 
@@ -306,6 +322,38 @@ class RegistrationWorkflow:
             raise _Ended(Stage.REJECTED_FINAL)
         return False
 
+    async def _account_created(self) -> bool:
+        """The account, with its role. False: the username, phone or invitation was taken
+        since verification, and the applicant must correct."""
+        self._set_stage(Stage.ASSIGNING_ROLE)
+        try:
+            self._account = await workflow.execute_activity_method(
+                AccountActivities.assign_role,
+                AssignRoleInput(
+                    registration_id=self._registration_id,
+                    applicant_key=applicant_key_of(workflow.info().workflow_id),
+                    request=self._request,
+                    approved_by=self._decision.reviewer_id if self._decision else "",
+                    at=workflow.now(),
+                ),
+                summary="assign role and create account",
+                **ACTIVITY,
+            )
+        except ActivityError as err:
+            cause = err.cause
+            if not (
+                isinstance(cause, ApplicationError)
+                and cause.type in TAKEN_SINCE_VERIFICATION
+                and cause.details
+                # Before this, the workflow failed here: its histories keep failing.
+                and workflow.patched(TAKEN_TO_CORRECTION)
+            ):
+                raise
+            self._refusals = [Refusal.model_validate(cause.details[0])]
+            self._record("account_refused", "system", self._refusals[0].code)
+            return False
+        return True
+
     async def _await_correction(self) -> None:
         """Tell the applicant what is wrong and wait for the corrected application."""
         self._set_stage(Stage.AWAITING_CORRECTION)
@@ -363,6 +411,18 @@ class RegistrationWorkflow:
                 summary="audit withdrawal",
                 **ACTIVITY,
             )
+        if (
+            stage in (Stage.WITHDRAWN, Stage.EXPIRED, Stage.REJECTED_FINAL)
+            and self._request.requested_role == Role.UNIT_ADMIN
+            # Invitations are claimed at verification since this: give an unused one back.
+            and workflow.patched(RELEASE_INVITATION)
+        ):
+            await workflow.execute_activity_method(
+                VerificationActivities.release_invitation,
+                ReleaseInvitationInput(registration_id=self._registration_id),
+                summary="give the invitation back",
+                **ACTIVITY,
+            )
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
             text = {Stage.REJECTED_FINAL: texts.REJECTED_FINAL, Stage.EXPIRED: texts.EXPIRED}
             await self._notify_applicant(stage.value, *text[stage])
@@ -377,7 +437,10 @@ class RegistrationWorkflow:
         result = await workflow.execute_activity_method(
             PhoneActivities.check_phone_code,
             CheckPhoneCodeInput(
-                registration_id=self._registration_id, code=answer.code, at=workflow.now()
+                registration_id=self._registration_id,
+                code=answer.code,
+                at=workflow.now(),
+                idempotency_key=f"{self._registration_id}/{_update_id()}",
             ),
             summary="check SMS code",
             **ACTIVITY,
@@ -432,7 +495,11 @@ class RegistrationWorkflow:
         if decision is None:  # a JSON null reaches the handler undecoded: drop it
             workflow.logger.warning("review_decision without a payload dropped")
             return
-        await self._apply_decision(decision)
+        try:
+            await self._apply_decision(decision)
+        except ActivityError as err:
+            # A signal has nobody to answer: the failure would fail the whole registration.
+            workflow.logger.error("review_decision not judged: %s", err.activity_type)
 
     @workflow.update
     async def decide(self, decision: ReviewDecision) -> DecisionResult:
@@ -594,6 +661,8 @@ class RegistrationWorkflow:
             lines.append(f"**Next reminder** {at} (UTC+8), {self._next_reminder.label}")
         if self._escalation:
             lines.append(f"**Escalation level** {self._escalation}")
+        if self._failed_step:
+            lines.append(f"**Failed after retries** `{self._failed_step}`: see the event history")
         if self._changed_fields:
             lines.append(f"**Changed since last round** {', '.join(self._changed_fields)}")
         if self._refusals and self._stage == Stage.AWAITING_CORRECTION:
@@ -685,20 +754,25 @@ class RegistrationWorkflow:
             earlier = self._decisions[decision.decision_id]
             return earlier or _refused("decision.in_progress")
         self._decisions[decision.decision_id] = None
-        authorization = await workflow.execute_activity_method(
-            ReviewActivities.authorize_decision,
-            AuthorizeDecisionInput(
-                registration_id=self._registration_id,
-                applicant_key=applicant_key_of(workflow.info().workflow_id),
-                unit_code=self._request.unit_code,
-                requested_role=self._request.requested_role,
-                stage=self._stage,
-                decision=decision,
-                at=workflow.now(),
-            ),
-            summary="authorize reviewer decision",
-            **ACTIVITY,
-        )
+        try:
+            authorization = await workflow.execute_activity_method(
+                ReviewActivities.authorize_decision,
+                AuthorizeDecisionInput(
+                    registration_id=self._registration_id,
+                    applicant_key=applicant_key_of(workflow.info().workflow_id),
+                    unit_code=self._request.unit_code,
+                    requested_role=self._request.requested_role,
+                    stage=self._stage,
+                    decision=decision,
+                    at=workflow.now(),
+                ),
+                summary="authorize reviewer decision",
+                **ACTIVITY,
+            )
+        except ActivityError:
+            # Not judged: the same decision may be sent again (the Update's caller sees why).
+            del self._decisions[decision.decision_id]
+            raise
         if authorization.allowed and (
             self._stage != Stage.AWAITING_REVIEW or self._decision is not None
         ):

@@ -4,6 +4,7 @@ carry `domain.rules`, refusals, and the account as workflows report it.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
@@ -65,9 +66,44 @@ def _argon2id(value: str) -> str:
     return value
 
 
+# Characters a person cannot see or that change how the text around them is shown: controls
+# (NUL made PostgreSQL refuse an audit row forever), format characters (the bidirectional
+# overrides that reorder an ID on screen, zero-width spaces and joiners, the BOM), line and
+# paragraph separators, surrogates, private-use and unassigned code points. The middle dot of
+# minority names (U+00B7, punctuation) is none of these.
+_HIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def hidden_character(value: str, *, multiline: bool = False) -> str | None:
+    """The first character of `value` that a person cannot see, if any (a page's form check)."""
+    allowed = "\n" if multiline else ""
+    return next(
+        (c for c in value if c not in allowed and unicodedata.category(c) in _HIDDEN_CATEGORIES),
+        None,
+    )
+
+
+def _visible(*, multiline: bool) -> AfterValidator:
+    def validate(value: str) -> str:
+        if (char := hidden_character(value, multiline=multiline)) is not None:
+            zh, en = texts.CONTRACTS["text.hidden_character"]
+            raise PydanticCustomError(
+                "text.hidden_character", f"{en} (U+{ord(char):04X})", {"message_zh": zh}
+            )
+        return value
+
+    return AfterValidator(validate)
+
+
+# One line that a person reads or types: identifiers, names, codes.
+PlainText = Annotated[str, _visible(multiline=False)]
+# What a person writes in a text area (comments, reasons): line breaks allowed.
+FreeText = Annotated[str, _visible(multiline=True)]
+
+
 # Each field type is capped well above its rule's own limit: a plausible mistake still gets
 # the rule's specific code, and an absurd value is refused before any rule reads it.
-Name = Annotated[str, Field(max_length=64), _rule(rules.normalize_name)]
+Name = Annotated[PlainText, Field(max_length=64), _rule(rules.normalize_name)]
 
 
 IdNumber = Annotated[str, Field(max_length=32), _rule(rules.check_id_number_format)]

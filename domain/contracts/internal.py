@@ -74,6 +74,13 @@ class CheckPhoneCodeInput(Message):
     registration_id: str
     code: str
     at: AwareDatetime
+    # The Update's ID under the registration: a retried check answers what the first one did.
+    # Empty in histories from before it existed.
+    idempotency_key: str = ""
+
+
+class ReleaseInvitationInput(Message):
+    registration_id: str
 
 
 class RecordSignatureInput(Message):

@@ -16,8 +16,10 @@ from domain.assertions import Assertion
 from domain.contracts.base import (
     Account,
     AuditEntry,
+    FreeText,
     Message,
     PermissionName,
+    PlainText,
     Refusal,
     RequestId,
     Username,
@@ -48,7 +50,7 @@ class PermissionChangeRequest(Message):
     username: Username
     role: Role | None = None
     permission: PermissionName | None = None
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)
     # The edge's word that the holder (`username`) asks, message "request".
     assertion: Assertion | None = None
 
@@ -68,8 +70,8 @@ class RevokeRequest(Message):
     role: Role | None = None
     permission: PermissionName | None = None
     # Who revokes, as the assertion says; the workflow refuses a `by` the assertion does not.
-    by: str = Field(min_length=1, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
+    by: PlainText = Field(min_length=1, max_length=64)
+    reason: FreeText = Field(min_length=1, max_length=500)
     # The edge's word that `by` revokes, message "revoke".
     assertion: Assertion | None = None
 
@@ -83,10 +85,10 @@ class RevokeRequest(Message):
 class PermissionDecision(Message):
     """`decide` Update argument of a permission change (the shape of `ReviewDecision`)."""
 
-    decision_id: str = Field(min_length=1, max_length=64)
-    approver_id: str = Field(min_length=1, max_length=64)
+    decision_id: PlainText = Field(min_length=1, max_length=64)
+    approver_id: PlainText = Field(min_length=1, max_length=64)
     approve: bool
-    comment: str = Field(default="", max_length=500)
+    comment: FreeText = Field(default="", max_length=500)
     assertion: Assertion | None = None
 
 

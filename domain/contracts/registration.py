@@ -22,11 +22,13 @@ from domain.contracts.base import (
     Account,
     AuditEntry,
     DocumentRef,
+    FreeText,
     IdNumber,
     Message,
     Mobile,
     Name,
     PasswordHash,
+    PlainText,
     Refusal,
     UnitCode,
     Username,
@@ -46,9 +48,13 @@ class Stage(StrEnum):
     REJECTED_FINAL = "rejected_final"
     WITHDRAWN = "withdrawn"
     EXPIRED = "expired"
+    # A step failed after all its retries: an operator must look (the details say which step).
+    FAILED = "failed"
 
 
-FINAL_STAGES = frozenset({Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED})
+FINAL_STAGES = frozenset(
+    {Stage.COMPLETED, Stage.REJECTED_FINAL, Stage.WITHDRAWN, Stage.EXPIRED, Stage.FAILED}
+)
 
 
 WAITING_STAGES = frozenset(
@@ -64,7 +70,7 @@ WAITING_STAGES = frozenset(
 class Consent(Message):
     """What the applicant accepted before registering (seed step 一; PIPL separate consent)."""
 
-    notice_version: str = Field(min_length=1, max_length=32)
+    notice_version: PlainText = Field(min_length=1, max_length=32)
     consented_at: AwareDatetime
     # PIPL art. 29: a separate consent to process sensitive personal information (the ID number,
     # the face on the ID photo), given with the same notice version. Optional: older callers
@@ -80,11 +86,11 @@ class RegistrationRequest(Message):
     phone: Mobile
     email: EmailStr
     unit_code: UnitCode
-    unit_name: str = Field(min_length=2, max_length=100)
+    unit_name: PlainText = Field(min_length=2, max_length=100)
     username: Username
     password_hash: PasswordHash
     requested_role: Literal[Role.USER, Role.UNIT_ADMIN] = Role.USER
-    invitation_code: str | None = Field(default=None, min_length=6, max_length=64)
+    invitation_code: PlainText | None = Field(default=None, min_length=6, max_length=64)
     id_card_front: DocumentRef
     id_card_back: DocumentRef
     consent: Consent
@@ -142,7 +148,7 @@ class Signature(Message):
     """`sign` Update argument: a declaration over the digest of the application."""
 
     application_digest: str = Field(pattern=r"^[0-9a-f]{64}$")
-    signature_ref: str = Field(min_length=1, max_length=200)
+    signature_ref: PlainText = Field(min_length=1, max_length=200)
     assertion: Assertion | None = None
 
 
@@ -170,12 +176,12 @@ REJECTION_TEXT_ZH = {reason: texts.REJECTION_REASONS_ZH[reason.value] for reason
 class ReviewDecision(Message):
     """`review_decision` Signal and `decide` Update argument."""
 
-    decision_id: str = Field(min_length=1, max_length=64)
-    reviewer_id: str = Field(min_length=1, max_length=64)
+    decision_id: PlainText = Field(min_length=1, max_length=64)
+    reviewer_id: PlainText = Field(min_length=1, max_length=64)
     approve: bool
     reason: RejectionReason | None = None
-    comment: str = Field(default="", max_length=500)
-    fields: list[Annotated[str, Field(min_length=1, max_length=40)]] = Field(
+    comment: FreeText = Field(default="", max_length=500)
+    fields: list[Annotated[PlainText, Field(min_length=1, max_length=40)]] = Field(
         default=[], max_length=20
     )
     assertion: Assertion | None = None
@@ -226,7 +232,7 @@ class ResubmitResult(Message):
 class Withdrawal(Message):
     """`withdraw` Signal argument."""
 
-    reason: str = Field(default="", max_length=200)
+    reason: FreeText = Field(default="", max_length=200)
     assertion: Assertion | None = None
 
 

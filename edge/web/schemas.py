@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
+from domain.contracts.base import FreeText, PlainText
 from domain.contracts.registration import RejectionReason, Stage
 from domain.roles import Role
 
@@ -87,7 +88,7 @@ class PhoneCode(Body):
 
 
 class WithdrawalBody(Body):
-    reason: str = Field(default="", max_length=200)
+    reason: FreeText = Field(default="", max_length=200)
 
 
 class InboxEntry(Body):
@@ -137,8 +138,8 @@ class DecisionBody(Body):
 
     approve: bool
     reason: RejectionReason | None = None
-    comment: str = Field(default="", max_length=500)
-    fields: list[str] = Field(default=[], max_length=20)
+    comment: FreeText = Field(default="", max_length=500)
+    fields: list[PlainText] = Field(default=[], max_length=20)
     # The same ID twice is the same decision (a retried request counts once).
     decision_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_-]{1,64}$")
 
@@ -158,7 +159,7 @@ class PermissionRequestBody(Body):
 
     role: str | None = Field(default=None, max_length=30)
     permission: str | None = Field(default=None, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)
     request_id: str | None = Field(default=None, pattern=r"^[a-z0-9]{6,40}$")
 
 
@@ -168,14 +169,14 @@ class RequestStarted(Body):
 
 class PermissionDecisionBody(Body):
     approve: bool
-    comment: str = Field(default="", max_length=500)
+    comment: FreeText = Field(default="", max_length=500)
 
 
 class RevocationBody(Body):
     username: str = Field(min_length=1, max_length=32)
     role: str | None = Field(default=None, max_length=30)
     permission: str | None = Field(default=None, max_length=64)
-    reason: str = Field(min_length=1, max_length=500)
+    reason: FreeText = Field(min_length=1, max_length=500)
     revocation_id: str | None = Field(default=None, pattern=r"^[a-z0-9]{6,40}$")
 
 

@@ -11,6 +11,7 @@ import hashlib
 import io
 import random
 import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -117,6 +118,36 @@ def test_pixel_bomb_refused_before_decoding() -> None:
     with pytest.raises(RuleViolation) as caught:
         clean_photo(data, field="id_front", limits=PhotoLimits(max_pixels=5_000_000))
     assert caught.value.code == "photo.too_large"
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG whose header claims `width` x `height`: a few bytes, billions of pixels."""
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        crc = zlib.crc32(kind + body)
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", crc)
+
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IEND", b"")
+
+
+def test_a_gigapixel_header_is_refused_with_our_limit_not_pillows() -> None:
+    with pytest.raises(RuleViolation) as caught:
+        clean_photo(png_header_only(80_000, 80_000), field="id_front")
+    assert caught.value.code == "photo.too_large"
+    assert "50,000,000" in caught.value.message_en
+    assert "50,000,000" in caught.value.message_zh
+    assert "178,956,970" not in caught.value.message_en
+
+
+def test_a_large_photo_is_stored_downscaled() -> None:
+    cleaned = clean_photo(encode(make_card((4000, 2520))), field="id_front")
+    assert max(cleaned.width, cleaned.height) == PhotoLimits().stored_max_side
+    with Image.open(io.BytesIO(cleaned.data)) as stored:
+        assert max(stored.size) == PhotoLimits().stored_max_side
+    # What is stored passes the same checks again (verification checks the stored bytes).
+    again = clean_photo(cleaned.data, field="id_front")
+    assert (again.width, again.height) == (cleaned.width, cleaned.height)
 
 
 @pytest.mark.parametrize(

@@ -326,3 +326,29 @@ async def test_a_unit_admin_approves_a_permission_for_their_units_staff(live: Ed
             return '管理单位数据(本单位)<span class="muted"> · 单独授予' in page
 
         await eventually(granted)
+
+
+async def test_a_comment_with_a_hidden_character_is_refused_on_the_page(live: Edge) -> None:
+    assert live.harness is not None
+    client = live.harness.client
+    workflow_id = await client.start(request())
+    await reach(client, workflow_id, Stage.AWAITING_PHONE_CODE)
+    code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+    await client.submit_phone_code(workflow_id, code)
+    await reach(client, workflow_id, Stage.AWAITING_REVIEW)
+    async with live.client() as admin:
+        csrf = await log_in(admin, "admin_hospital")
+        refused = await admin.post(
+            f"/staff/applications/{workflow_id}/confirm",
+            data={
+                "csrf_token": csrf,
+                "decision": "reject",
+                "reason": "other",
+                "comment": "单位\u202e不符",
+                "decision_id": "c" * 32,
+            },
+        )
+    assert refused.status_code == 422
+    assert "不可见字符" in refused.text
+    assert (await client.status(workflow_id)).stage == Stage.AWAITING_REVIEW
+    await client.withdraw(workflow_id)

@@ -27,19 +27,26 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import delete, select
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from activities.base import refused_data
+from activities.review import ReviewActivities
 from config import ROOT, Settings
 from devtools.demo import read_sms_code
-from domain.contracts.registration import PhoneCodeOutcome, Stage
+from domain.contracts.internal import AuthorizeDecisionInput
+from domain.contracts.registration import PhoneCodeOutcome, ReviewDecision, Stage
 from domain.keys import applicant_key, keyed_hash
+from domain.roles import Role
+from notify.outbox import Notifier
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, Base, Invitation, Resident, Unit, UTCDateTime
 from store.seed import ADMINS, APPLICANTS, DEMO_INVITATION, UNITS, seed_demo
 from testkit import count, reach, request, sample_documents
 from testkit.harness import App, migrate
+from tests.activities import test_integrity as integrity
+from tests.store import test_db
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 IN_CI = os.environ.get("CI") == "true"
@@ -307,3 +314,46 @@ async def test_a_registration_completes_with_the_worker_on_postgresql(ts) -> Non
     key = applicant_key(ts.app.settings.applicant_key_secret, person.id_number)
     assert await count(ts.app, Account, Account.applicant_key == key) == 1
     assert await count(ts.app, Account, Account.username == outcome.account.username) == 1
+
+
+# --- concurrency and retries (tests/activities/test_integrity.py, on PostgreSQL) --------------
+
+
+async def test_concurrent_wrong_guesses_are_counted_on_postgresql(app) -> None:
+    await integrity.test_concurrent_wrong_guesses_spend_one_attempt_each_and_lock(app)
+
+
+async def test_a_retried_phone_check_answers_the_same_on_postgresql(app) -> None:
+    await integrity.test_a_retried_check_answers_what_its_first_attempt_did(app)
+    await integrity.test_a_retried_wrong_guess_spends_one_attempt(app)
+
+
+async def test_a_retried_authorization_writes_one_audit_row_on_postgresql(app) -> None:
+    await integrity.test_a_retried_authorization_writes_one_audit_row(app)
+
+
+async def test_a_failed_statement_does_not_print_the_row_on_postgresql(app) -> None:
+    await test_db.test_a_failed_statement_does_not_print_the_row(app)
+
+
+async def test_bad_data_that_postgresql_refuses_is_not_retried(app) -> None:
+    """A NUL in a text column: PostgreSQL refuses it, and would forever. The contracts refuse it
+    first (text.hidden_character); an input built past them fails the activity for good."""
+    review = ReviewActivities(app.sessions, app.settings, Notifier(app.sessions, app.settings))
+    decision = ReviewDecision.model_construct(
+        decision_id="d-1", reviewer_id="admin\x00hospital", approve=True
+    )
+    check = AuthorizeDecisionInput.model_construct(
+        registration_id=f"registration-{uuid.uuid4().hex}/run-1",
+        applicant_key="k" * 64,
+        unit_code=UNITS[0][0],
+        requested_role=Role.USER,
+        stage=Stage.AWAITING_REVIEW,
+        decision=decision,
+        at=datetime.now(UTC),
+    )
+    with pytest.raises(DBAPIError) as caught:
+        await review.authorize_decision(check)
+    final = refused_data(caught.value)  # what the worker's interceptor raises instead
+    assert final is not None and final.non_retryable and final.type == "DataError"
+    assert "hospital" not in str(final)

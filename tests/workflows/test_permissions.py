@@ -511,6 +511,37 @@ async def test_a_system_admin_revokes_a_unit_admin_once(ts, perm) -> None:
     assert view is not None and [g.action.value for g in view.grants] == ["revoke"]
 
 
+async def test_a_reused_revocation_id_for_another_change_is_refused(ts, perm) -> None:
+    # Of its own: the Temporal server, and so its revocation workflow IDs, outlive each test.
+    revocation_id = uuid.uuid4().hex
+    first = await perm.revoke(
+        username="admin_hospital",
+        role="unit_admin",
+        by="sysadmin",
+        reason="已调离本单位",
+        revocation_id=revocation_id,
+    )
+    assert first.applied
+    other_change = {"permission": "unit_data:manage", "by": "sysadmin"}
+    other_admin = {"role": "unit_admin", "by": "admin_centre"}
+    for change in (other_change, other_admin):
+        with pytest.raises(ChangeRefused) as refused:
+            await perm.revoke(
+                username="admin_hospital", reason="再次撤销", revocation_id=revocation_id, **change
+            )
+        assert [r.code for r in refused.value.refusals] == ["revoke.id_reused"]
+        assert "撤销编号" in refused.value.refusals[0].message_zh
+    assert len(await grants(ts.app, "admin_hospital")) == 1
+    again = await perm.revoke(
+        username="admin_hospital",
+        role="unit_admin",
+        by="sysadmin",
+        reason="已调离本单位",
+        revocation_id=revocation_id,
+    )
+    assert again == first
+
+
 async def test_with_two_system_admins_one_may_step_down(ts, perm) -> None:
     await add_system_admin(ts.app)
     result = await perm.revoke(

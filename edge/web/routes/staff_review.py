@@ -19,6 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from config import Settings
 from domain import texts
+from domain.contracts.base import hidden_character
 from domain.contracts.registration import (
     REJECTION_TEXT_ZH,
     DecisionResult,
@@ -70,6 +71,7 @@ STAGE_TEXT = {
     Stage.REJECTED_FINAL: "未通过",
     Stage.WITHDRAWN: "已撤回",
     Stage.EXPIRED: "已过期",
+    Stage.FAILED: "处理失败,待运维处理",
 }
 
 
@@ -231,6 +233,8 @@ def _decision_errors(typed: dict[str, Any]) -> dict[str, str]:
             errors["comment"] = "选择“其他原因”时请填写说明"
     if len(typed["comment"]) > 500:
         errors["comment"] = "说明最多500字"
+    if hidden_character(typed["comment"], multiline=True) is not None:
+        errors["comment"] = texts.CONTRACTS["text.hidden_character"].zh
     return errors
 
 
