@@ -100,6 +100,7 @@ RUN_ELSEWHERE = {
     "python -m bench.inbox": ("tests/bench/test_bench_inbox.py", "from bench.inbox import main"),
     "make screenshots": ("tests/browser/conftest.py", "JSHR_SCREENSHOTS"),
     "make bench": ("tests/bench/test_bench_run.py", "bench.run"),
+    "python -m bench.run": ("tests/bench/test_bench_run.py", '"-m", "bench.run"'),
 }
 RUN_HERE = (
     "make run",
