@@ -109,6 +109,13 @@ def register(
     correct: Annotated[
         str | None, typer.Option(help="resubmit this corrected form to a registration ID")
     ] = None,
+    print_request: Annotated[
+        bool,
+        typer.Option(
+            help="store the photos and print the workflow input (password hashed) instead of"
+            " starting: for `temporal workflow start --input` through the codec endpoint"
+        ),
+    ] = False,
 ) -> None:
     """Start a registration, or with --correct resubmit a corrected one (the `resubmit` Update)."""
     if not accept_notice:
@@ -144,6 +151,12 @@ def register(
             ages=settings.applicant_ages,
             fit_photos=fit_photos,
         )
+        if print_request:
+            # Printed, never written to a file: it holds the applicant's data in plaintext.
+            store = LocalDocumentStore(settings.document_dir)
+            for data in application.documents.values():
+                await store.put(data, content_type="image")
+            return application.request.model_dump_json()
         client = await connect_client(settings)
         if correct:
             result = await client.resubmit(correct, application.request, application.documents)
@@ -151,7 +164,12 @@ def register(
         workflow_id = await client.start(application.request, application.documents)
         return f"registration started: [bold]{workflow_id}[/bold]"
 
-    console.print(run(main))
+    result = run(main)
+    # Plain print: rich would wrap the JSON a `$(…)` hands to the temporal CLI.
+    if print_request:
+        print(result)
+    else:
+        console.print(result)
 
 
 @app.command()
@@ -292,6 +310,15 @@ def openapi(path: Annotated[Path, typer.Argument()] = Path("docs/openapi.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(openapi_document(), encoding="utf-8")
     console.print(str(path))
+
+
+@app.command("codec-endpoint")
+def codec_endpoint() -> None:
+    """Print where the `temporal` CLI encodes and decodes payloads (`--codec-endpoint`)."""
+    endpoint = Settings().codec_endpoint()
+    if endpoint is None:
+        raise typer.BadParameter("set JSHR_CODEC_KEYS and JSHR_CODEC_SERVER_TOKEN")
+    print(endpoint)
 
 
 @app.command("codec-key")

@@ -154,3 +154,11 @@ async def start_and_verify_phone(
     answer = await ts.client.submit_phone_code(workflow_id, code)
     assert answer.outcome == PhoneCodeOutcome.ACCEPTED
     return workflow_id
+
+
+def temporal_codec_args(settings: Settings) -> list[str]:
+    """How the `temporal` CLI reaches the codec, as the README shows it: the one place to change
+    when that changes (every test that runs the CLI takes its flags from here)."""
+    endpoint = settings.codec_endpoint()
+    assert endpoint is not None, "the codec needs JSHR_CODEC_KEYS and JSHR_CODEC_SERVER_TOKEN"
+    return ["--codec-endpoint", endpoint]

@@ -13,9 +13,10 @@ from collections.abc import AsyncIterator
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT
+from config import ROOT, Settings
 from devtools.demo import read_sms_code
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
@@ -24,7 +25,7 @@ from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from testkit.harness import TEST_CODEC_TOKEN, App, registration_client
+from testkit.harness import App, registration_client, temporal_codec_args
 from testkit.processes import free_port, worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
@@ -107,18 +108,16 @@ async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: str = "") -> str:
-    """The `temporal` CLI; payloads are encrypted, so it decodes through the codec server."""
+async def temporal_cli(
+    dev_env: WorkflowEnvironment, *args: str, codec: Settings | None = None
+) -> str:
+    """The `temporal` CLI; payloads are encrypted, so it goes through the codec server."""
     process = await asyncio.create_subprocess_exec(
         os.path.join(BIN, "temporal"),
         *args,
         "--address",
         dev_env.client.service_client.config.target_host,
-        *(
-            ["--codec-endpoint", codec, "--codec-auth", f"Bearer {TEST_CODEC_TOKEN}"]
-            if codec
-            else []
-        ),
+        *(temporal_codec_args(codec) if codec else []),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -151,11 +150,12 @@ async def vouched(
 
 
 @pytest.fixture
-async def codec_endpoint(app: App) -> AsyncIterator[str]:
+async def codec_endpoint(app: App) -> AsyncIterator[Settings]:
+    """A codec server of the test keys; the settings say where (`temporal_codec_args`)."""
     settings = app.settings.model_copy(update={"codec_server_port": free_port()})
     runner = await start_codec_server(settings)
     assert runner is not None
-    yield f"http://127.0.0.1:{settings.codec_server_port}"
+    yield settings
     await runner.cleanup()
 
 
@@ -178,6 +178,7 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         workflow_id,
         "--input",
         json.dumps(application, ensure_ascii=False),
+        codec=codec_endpoint,
     )
 
     async def stage_is(expected: str) -> bool:
@@ -227,11 +228,38 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         await vouched(
             dev_env, app, workflow_id, "review_decision", decision, "staff:admin_hospital"
         ),
+        codec=codec_endpoint,
     )
     out = await temporal_cli(
         dev_env, "workflow", "result", "-w", workflow_id, "-o", "json", codec=codec_endpoint
     )
     assert json.loads(out)["result"]["stage"] == "completed"
+
+
+async def test_a_start_without_the_codec_fails_at_once_and_says_to_use_it(
+    dev_env, app, e2e
+) -> None:
+    """The README's `temporal workflow start` line without its codec flags: the worker refuses
+    the plaintext input, and the workflow fails with a named error instead of running on it."""
+    person = APPLICANTS[1]
+    workflow_id = e2e.workflow_id(person.id_number)
+    await temporal_cli(
+        dev_env,
+        *("workflow", "start", "--type", "RegistrationWorkflow"),
+        *("--task-queue", app.settings.task_queue, "--workflow-id", workflow_id),
+        *("--input", request(person).model_dump_json()),
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await dev_env.client.get_workflow_handle(workflow_id).result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "UnencryptedPayload" and cause.non_retryable
+    assert "--codec-endpoint" in cause.message
+    assert person.name not in cause.message and person.id_number not in cause.message
+    # Nothing ran on the plaintext: no SMS code, no activity at all.
+    assert await count(app, OutboxMessage, OutboxMessage.idempotency_key.contains(workflow_id)) == 0
+    history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    assert not [e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
 
 
 async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(
