@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
@@ -108,8 +109,10 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Files it creates (documents, SQLite journals) are the service user's alone.
+    os.umask(0o077)
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     client = await connect(settings, metrics=True)
     worker = build_worker(client, settings, make_sessions(engine))
     stop = asyncio.Event()

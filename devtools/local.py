@@ -106,6 +106,22 @@ def _new_secrets() -> dict[str, str]:
     }
 
 
+def private_state(root: Path = ROOT / "var") -> None:
+    """Everything under var/ is the owner's alone: the databases hold personal data (sealed or
+    not), the documents are ID-card photos. A umask of 077 makes what this process and its
+    children (dev server, worker, edge) create so; the walk fixes what an earlier version left."""
+    os.umask(0o077)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+
+
 def _read_env(path: Path) -> dict[str, str]:
     pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
     return {name.strip(): value for name, _, value in pairs if not name.lstrip().startswith("#")}
@@ -180,6 +196,7 @@ def _logins() -> str:
 async def run_system(settings: Settings) -> None:
     """The dev server, then the worker and the edge as their own processes (as in production);
     Ctrl-C stops them all."""
+    private_state(settings.temporal_db_file.parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     children = {
         "the Temporal dev server": await asyncio.create_subprocess_exec(

@@ -45,9 +45,11 @@ def up() -> None:
 
 @app.command("dev-secrets")
 def dev_secrets() -> None:
-    """Make the embedded system's secrets into var/dev-secrets.env (0600), those it lacks."""
-    from devtools.local import ensure_dev_secrets
+    """Make the embedded system's secrets into var/dev-secrets.env (0600), those it lacks; make
+    every file under var/ 0600 and every folder 0700."""
+    from devtools.local import ensure_dev_secrets, private_state
 
+    private_state()
     ensure_dev_secrets()
 
 
@@ -69,7 +71,7 @@ def seed() -> None:
         kept = False
 
     async def main(settings: Settings) -> None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.data_key)
         await seed_demo(make_sessions(engine), settings, admin_passwords=passwords)
         await engine.dispose()
 
@@ -241,11 +243,11 @@ def sms_inbox(phone: str) -> None:
     """Developer view of the embedded SMS channel: messages sent to a number."""
 
     async def main(settings: Settings) -> list[OutboxMessage]:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.data_key)
         async with make_sessions(engine)() as session:
             rows = await session.scalars(
                 select(OutboxMessage)
-                .where(OutboxMessage.channel == "sms", OutboxMessage.recipient == phone)
+                .where(OutboxMessage.channel == "sms", OutboxMessage.recipient_hmac == phone)
                 .order_by(OutboxMessage.created_at)
             )
             result = list(rows)
@@ -255,7 +257,7 @@ def sms_inbox(phone: str) -> None:
     table = Table("sent at", "message")
     table.columns[1].overflow = "fold"
     for row in run(main):
-        table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
+        table.add_row(row.created_at.isoformat(timespec="seconds"), row.body or "")
     console.print(table)
 
 

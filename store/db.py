@@ -12,9 +12,15 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.sealed import attach_data_key
 
-def make_engine(url: str) -> AsyncEngine:
+
+def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
+    """`data_key` (`Settings.data_key`) seals and opens the personal-data columns
+    (`store.sealed`); an engine without it refuses to read or write them."""
     engine = create_async_engine(url)
+    if data_key:
+        attach_data_key(engine.sync_engine.dialect, data_key)
     if engine.dialect.name == "sqlite":
         # Activities write concurrently: WAL lets readers run beside the writer, and the busy
         # timeout makes a writer wait for the lock instead of failing at once.

@@ -211,7 +211,7 @@ async def test_a_returning_applicant_proves_the_phone_by_sms(live: Edge) -> None
         async def texts(phone: str) -> list[str]:
             async with live.db.sessions() as session:
                 rows = await session.scalars(
-                    select(OutboxMessage.body).where(OutboxMessage.recipient == phone)
+                    select(OutboxMessage.body).where(OutboxMessage.recipient_hmac == phone)
                 )
                 return [body for body in rows if "查看注册申请" in body]
 
