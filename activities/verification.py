@@ -5,11 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
 from config import Settings
 from domain.contracts.internal import RecordSignatureInput, VerificationInput, VerificationResult
 from store.models import Signature
 from store.verification import ApplicationChecks
+
+# Attempts that find a photo missing before the refusal counts (see verify_application).
+PHOTO_WAIT_ATTEMPTS = 4
 
 
 class VerificationActivities:
@@ -29,7 +33,13 @@ class VerificationActivities:
     @activity.defn(name="verify_application")
     async def verify_application(self, inp: VerificationInput) -> VerificationResult:
         """Cross-check the application. Read-only, so retries are harmless."""
-        return await self._checks.check(inp)
+        result = await self._checks.check(inp)
+        missing = any(refusal.code == "photo.missing" for refusal in result.refusals)
+        if missing and activity.info().attempt < PHOTO_WAIT_ATTEMPTS:
+            # A correction's photos are stored once its Update was accepted, which may be a
+            # moment after this activity started: the retries' backoff (1 s, 2 s, 4 s) waits.
+            raise ApplicationError("a photo is not stored yet", type="PhotoPending")
+        return result
 
     @activity.defn(name="record_signature")
     async def record_signature(self, inp: RecordSignatureInput) -> None:

@@ -269,14 +269,17 @@ class RegistrationClient:
         *,
         actor: Actor | None = None,
     ) -> ResubmitResult:
-        """Send the corrected application; the workflow verifies it again."""
-        await self._store(documents or {})
+        """Send the corrected application; the workflow verifies it again. Its photos are
+        stored only once the Update was accepted: a refused correction leaves no file behind
+        (the verification waits a moment for photos still on their way)."""
         resubmission = Resubmission(request=request)
-        return await self._handle(workflow_id).execute_update(
+        result = await self._handle(workflow_id).execute_update(
             "resubmit",
             await self.vouched(workflow_id, "resubmit", resubmission, actor=actor),
             result_type=ResubmitResult,
         )
+        await self._store(documents or {})
+        return result
 
     async def withdraw(self, workflow_id: str, reason: str = "") -> None:
         """Withdraw, as the applicant (no one else may)."""
