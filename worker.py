@@ -20,14 +20,18 @@ from activities.accounts import AccountActivities
 from activities.notifications import NotificationActivities
 from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
+from activities.retention import RetentionActivities
 from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
 from notify.outbox import Notifier
 from plumbing.connect import connect
+from plumbing.schedules import ensure_purge_schedule
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
+from workflows.purge import PurgeWorkflow
 from workflows.registration import RegistrationWorkflow
 from workflows.vouching import Vouching
 
@@ -83,10 +87,16 @@ def build_worker(
     review = ReviewActivities(sessions, settings, notifier)
     accounts = AccountActivities(sessions, settings, notifier)
     notifications = NotificationActivities(notifier)
+    retention = RetentionActivities(sessions, settings, LocalDocumentStore(settings.document_dir))
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[RegistrationWorkflow, PermissionChangeWorkflow, PermissionRevokeWorkflow],
+        workflows=[
+            RegistrationWorkflow,
+            PermissionChangeWorkflow,
+            PermissionRevokeWorkflow,
+            PurgeWorkflow,
+        ],
         workflow_runner=workflow_runner(),
         activities=[
             verification.verify_application,
@@ -100,6 +110,8 @@ def build_worker(
             review.record_audit,
             accounts.assign_role,
             notifications.notify_applicant,
+            retention.record_end,
+            retention.purge,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         interceptors=[vouching(settings), *options.pop("interceptors", [])],
@@ -115,6 +127,8 @@ async def main() -> None:
     engine = make_engine(settings.database_url, settings.data_key)
     client = await connect(settings, metrics=True)
     worker = build_worker(client, settings, make_sessions(engine))
+    # Idempotent: every worker that starts brings the daily purge's Schedule up to its settings.
+    await ensure_purge_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

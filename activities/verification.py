@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from activities.retention import record_documents
 from config import Settings
 from domain.contracts.internal import RecordSignatureInput, VerificationInput, VerificationResult
 from store.models import Signature
@@ -39,6 +40,10 @@ class VerificationActivities:
             # A correction's photos are stored once its Update was accepted, which may be a
             # moment after this activity started: the retries' backoff (1 s, 2 s, 4 s) waits.
             raise ApplicationError("a photo is not stored yet", type="PhotoPending")
+        async with self._sessions.begin() as session:
+            # Whose photos these are: the retention purge deletes them by registration.
+            refs = [inp.request.id_card_front, inp.request.id_card_back]
+            await record_documents(session, inp.registration_id, refs)
         return result
 
     @activity.defn(name="record_signature")

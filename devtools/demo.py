@@ -132,7 +132,7 @@ async def read_sms_code(
                     )
                 )
             for body in bodies:
-                if found := re.search(r"验证码为(\d{6})", body or ""):
+                if found := re.search(r"验证码为(\d{6})", body):
                     return found.group(1)
             await asyncio.sleep(0.2)
 

@@ -22,6 +22,7 @@ from domain.assertions import new_signing_key
 from plumbing import limits, search
 from plumbing.codec import new_key
 from plumbing.codec_server import start_codec_server
+from plumbing.schedules import set_namespace_retention
 
 log = logging.getLogger("devtools.local")
 
@@ -210,6 +211,11 @@ async def run_system(settings: Settings) -> None:
     codec_server = None
     try:
         await wait_for_server(settings)
+        # Closed histories go when the purge has deleted the rest (docker-compose.yml: the same).
+        await set_namespace_retention(
+            await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace),
+            settings,
+        )
         codec_server = await start_codec_server(settings)
         children["the worker"] = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "worker.py"), start_new_session=True

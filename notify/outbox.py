@@ -72,14 +72,12 @@ class Notifier:
                     log.info("e-mail delivered key=%s", row.idempotency_key)
                     # Handed to the gateway: the row keeps only that it was sent, and to whom
                     # as an HMAC (what the retention purge and the audit need).
-                    row.recipient = None
-                    row.body = None
+                    row.recipient = ""
+                    row.body = ""
                 elif row.channel == "sms":
                     # The embedded SMS channel has no gateway: the sealed row is the phone's
                     # inbox (`starter sms-inbox`) until the retention purge deletes it.
-                    log.info(
-                        "sms to %s key=%s", mask_phone(row.recipient or ""), row.idempotency_key
-                    )
+                    log.info("sms to %s key=%s", mask_phone(row.recipient), row.idempotency_key)
                 row.delivered_at = datetime.now(UTC)
             await session.commit()
 
@@ -110,7 +108,6 @@ class Notifier:
         await self.deliver(keys)
 
     def _send_mail(self, row: OutboxMessage) -> None:
-        assert row.recipient is not None and row.body is not None
         message = EmailMessage()
         message["From"] = self._settings.mail_from
         message["To"] = row.recipient

@@ -257,7 +257,7 @@ def sms_inbox(phone: str) -> None:
     table = Table("sent at", "message")
     table.columns[1].overflow = "fold"
     for row in run(main):
-        table.add_row(row.created_at.isoformat(timespec="seconds"), row.body or "")
+        table.add_row(row.created_at.isoformat(timespec="seconds"), row.body)
     console.print(table)
 
 

@@ -136,23 +136,23 @@ class OutboxMessage(Base):
     """Every SMS and e-mail, once per idempotency key; the embedded channel's delivery record.
 
     Recipient and body are sealed (an SMS body may carry a one-time code); a message delivered
-    through a real gateway keeps neither (`notify.outbox`), and the purge deletes the rows of
-    finished registrations."""
+    through a real gateway keeps neither (both emptied, `notify.outbox`), and the purge deletes
+    the rows of finished registrations."""
 
     __tablename__ = "outbox"
 
     idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str | None] = mapped_column(Sealed("outbox.recipient"))
+    recipient: Mapped[str] = mapped_column(Sealed("outbox.recipient"))
     recipient_hmac: Mapped[str] = mapped_column(Keyed(), index=True)
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str | None] = mapped_column(Sealed("outbox.body"))
+    body: Mapped[str] = mapped_column(Sealed("outbox.body"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     @validates("recipient")
-    def _keep_recipient_hmac(self, _key: str, recipient: str | None) -> str | None:
-        if recipient is not None:
+    def _keep_recipient_hmac(self, _key: str, recipient: str) -> str:
+        if recipient:  # cleared once delivered: the HMAC stays
             self.recipient_hmac = recipient  # Keyed: stored as its HMAC
         return recipient
 
@@ -249,3 +249,24 @@ class OneTimeCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts_left: Mapped[int] = mapped_column(Integer)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RegistrationDocument(Base):
+    """Which registration sent which stored photo: what the retention purge deletes by."""
+
+    __tablename__ = "registration_documents"
+
+    registration_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+
+
+class RegistrationEnd(Base):
+    """How and when a registration ended, and when the purge deleted what it held."""
+
+    __tablename__ = "registration_ends"
+
+    registration_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    documents_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applicant_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

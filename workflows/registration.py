@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.accounts import AccountActivities
     from activities.notifications import NotificationActivities
     from activities.phone import PhoneActivities
+    from activities.retention import RetentionActivities
     from activities.review import ReviewActivities
     from activities.verification import VerificationActivities
     from domain import texts
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CheckPhoneCodeInput,
         Continuation,
         ProcessPolicy,
+        RecordEndInput,
         RecordSignatureInput,
         RegistrationInput,
         Reminder,
@@ -88,6 +90,8 @@ KEPT_DECISIONS = 50
 # Running registrations that started before these search attributes existed keep the commands
 # their history recorded: the inbox shows them without a deadline until their next run.
 INBOX_ATTRIBUTES = "inbox-search-attributes"
+# Registrations from before it never recorded their end: the retention purge counts from it.
+RECORD_END = "record-end-for-retention"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -366,6 +370,15 @@ class RegistrationWorkflow:
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
             text = {Stage.REJECTED_FINAL: texts.REJECTED_FINAL, Stage.EXPIRED: texts.EXPIRED}
             await self._notify_applicant(stage.value, *text[stage])
+        if workflow.patched(RECORD_END):
+            await workflow.execute_activity_method(
+                RetentionActivities.record_end,
+                RecordEndInput(
+                    registration_id=self._registration_id, stage=stage.value, at=workflow.now()
+                ),
+                summary="record the end (retention)",
+                **ACTIVITY,
+            )
         # Let running handlers (a late decision, a nudge) answer before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RegistrationOutcome(stage=stage, account=self._account, refusals=self._refusals)

@@ -274,3 +274,22 @@ class HolderNotice(Message):
     username: str
     subject: str
     body: str
+
+
+class RecordEndInput(Message):
+    registration_id: str
+    stage: str
+    at: AwareDatetime
+
+
+class PurgeInput(Message):
+    at: AwareDatetime
+
+
+class PurgeReport(Message):
+    """What one purge deleted (each registration's share is in the audit table)."""
+
+    registrations: int = 0
+    documents: int = 0
+    messages: int = 0
+    applicant_records: int = 0

@@ -38,7 +38,7 @@ def jpeg(data: bytes, name: str) -> dict[str, object]:
 async def sms_codes(app: App, phone: str) -> list[str]:
     """The registration codes texted to `phone`, oldest first (the embedded SMS outbox)."""
     rows = await outbox(app, phone, "sms")
-    return [match[1] for row in rows if (match := _CODE.search(row.body or ""))]
+    return [match[1] for row in rows if (match := _CODE.search(row.body))]
 
 
 async def latest_code(app: App, phone: str, after: int = 0) -> str:

@@ -1,7 +1,6 @@
 """After a registration through the pages, a raw scan of the Temporal server's database, the
 application database and every log line: the applicant's name, ID number and phone appear in
-none of them in plaintext, except where the application database still holds them (accounts,
-residents, the outbox: the privacy branch encrypts those; the test says so until then)."""
+none of them in plaintext (accounts, residents and the outbox hold them sealed)."""
 
 from __future__ import annotations
 
@@ -129,11 +128,6 @@ async def test_temporal_and_the_logs_hold_the_applicant_only_encrypted(
     assert "ID number" not in found_in_files([app_db], PERSON)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="accounts, residents and the outbox keep names and phones in plaintext until the "
-    "privacy branch (issue #16) encrypts them",
-)
 async def test_the_application_database_holds_no_name_or_phone_in_plaintext(
     live_edge: Edge, phone: BrowserContext, desktop: BrowserContext
 ) -> None:

@@ -56,6 +56,20 @@ def _rewrite(
             )
 
 
+def _sealer(cipher: DataCipher, table: str, *, encrypt: bool) -> Callable[[str, str], str | None]:
+    """Seal (or open) a value as `store.sealed.Sealed` does: the column is the context."""
+
+    def change(column: str, value: str) -> str | None:
+        context = f"{table}.{column}"
+        return (
+            cipher.encrypt(value, context=context)
+            if encrypt
+            else cipher.decrypt(value, context=context)
+        )
+
+    return change
+
+
 def _has_rows() -> bool:
     bind = op.get_bind()
     return any(
@@ -74,8 +88,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("phone_hmac", sa.String(length=64), nullable=True))
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_recipient")
-        batch.alter_column("recipient", type_=sa.Text(), nullable=True)
-        batch.alter_column("body", type_=sa.Text(), nullable=True)
+        batch.alter_column("recipient", type_=sa.Text(), existing_nullable=False)
         batch.add_column(sa.Column("recipient_hmac", sa.String(length=64), nullable=True))
     with op.batch_alter_table("phone_codes") as batch:
         batch.alter_column("phone", type_=sa.String(length=64), existing_nullable=False)
@@ -92,14 +105,7 @@ def upgrade() -> None:
                     {"h": lookup_hash(lookup, row[1]), "k": row[0]},
                 )
         for table, key, columns in _SEALED:
-            _rewrite(
-                table,
-                key,
-                columns,
-                lambda column, value, table=table: cipher.encrypt(
-                    value, context=f"{table}.{column}"
-                ),
-            )
+            _rewrite(table, key, columns, _sealer(cipher, table, encrypt=True))
         _rewrite("phone_codes", "idempotency_key", ("phone",), lambda _c, v: lookup_hash(lookup, v))
 
     with op.batch_alter_table("accounts") as batch:
@@ -112,24 +118,14 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DELETE FROM phone_codes")
-    # A delivered e-mail kept neither recipient nor body: nothing to restore it to.
-    op.execute("DELETE FROM outbox WHERE recipient IS NULL OR body IS NULL")
     if _has_rows():
         cipher = DataCipher(_data_key())
         for table, key, columns in _SEALED:
-            _rewrite(
-                table,
-                key,
-                columns,
-                lambda column, value, table=table: cipher.decrypt(
-                    value, context=f"{table}.{column}"
-                ),
-            )
+            _rewrite(table, key, columns, _sealer(cipher, table, encrypt=False))
     with op.batch_alter_table("outbox") as batch:
         batch.drop_index("ix_outbox_recipient_hmac")
         batch.drop_column("recipient_hmac")
-        batch.alter_column("body", type_=sa.Text(), nullable=False)
-        batch.alter_column("recipient", type_=sa.String(length=254), nullable=False)
+        batch.alter_column("recipient", type_=sa.String(length=254), existing_nullable=False)
         batch.create_index("ix_outbox_recipient", ["recipient"], unique=False)
     with op.batch_alter_table("accounts") as batch:
         batch.drop_constraint("uq_accounts_phone_hmac", type_="unique")
