@@ -45,6 +45,7 @@ async def test_the_purge_runs_daily_on_a_schedule(dev_env: WorkflowEnvironment, 
                 return recent[0].action.workflow_id if recent else None  # type: ignore[attr-defined]
 
             workflow_id = await eventually(ran)
+            assert workflow_id is not None
             result = await dev_env.client.get_workflow_handle(workflow_id).result()
         assert PurgeReport.model_validate(result) == PurgeReport()
     finally:
