@@ -9,7 +9,9 @@ import functools
 import json
 import os
 import secrets
+import socket
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -156,9 +158,23 @@ async def start_and_verify_phone(
     return workflow_id
 
 
-def temporal_codec_args(settings: Settings) -> list[str]:
-    """How the `temporal` CLI reaches the codec, as the README shows it: the one place to change
-    when that changes (every test that runs the CLI takes its flags from here)."""
-    endpoint = settings.codec_endpoint()
-    assert endpoint is not None, "the codec needs JSHR_CODEC_KEYS and JSHR_CODEC_SERVER_TOKEN"
-    return ["--codec-endpoint", endpoint]
+@contextlib.asynccontextmanager
+async def temporal_codec(settings: Settings) -> AsyncIterator[list[str]]:
+    """The flags with which the `temporal` CLI reaches the codec, as the README shows it, while
+    the codec is served: the one place to change when that changes (every test that runs the
+    CLI takes its flags from here)."""
+    from plumbing.codec_server import start_codec_server
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    served = settings.model_copy(
+        update={"codec_server_host": "127.0.0.1", "codec_server_port": port}
+    )
+    runner = await start_codec_server(served)
+    endpoint = served.codec_endpoint()
+    assert runner is not None and endpoint is not None, "the codec needs its keys and token"
+    try:
+        yield ["--codec-endpoint", endpoint]
+    finally:
+        await runner.cleanup()

@@ -16,16 +16,15 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from config import ROOT, Settings
+from config import ROOT
 from devtools.demo import read_sms_code
 from domain.contracts.registration import RejectionReason, Stage
 from edge.inbox import reviewer_inbox
-from plumbing.codec_server import start_codec_server
 from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from testkit.harness import App, registration_client, temporal_codec_args
+from testkit.harness import App, registration_client, temporal_codec
 from testkit.processes import free_port, worker_env, worker_process
 
 pytestmark = pytest.mark.asyncio
@@ -109,7 +108,7 @@ async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app
 
 
 async def temporal_cli(
-    dev_env: WorkflowEnvironment, *args: str, codec: Settings | None = None
+    dev_env: WorkflowEnvironment, *args: str, codec: list[str] | None = None
 ) -> str:
     """The `temporal` CLI; payloads are encrypted, so it goes through the codec server."""
     process = await asyncio.create_subprocess_exec(
@@ -117,7 +116,7 @@ async def temporal_cli(
         *args,
         "--address",
         dev_env.client.service_client.config.target_host,
-        *(temporal_codec_args(codec) if codec else []),
+        *(codec or []),
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -150,13 +149,10 @@ async def vouched(
 
 
 @pytest.fixture
-async def codec_endpoint(app: App) -> AsyncIterator[Settings]:
-    """A codec server of the test keys; the settings say where (`temporal_codec_args`)."""
-    settings = app.settings.model_copy(update={"codec_server_port": free_port()})
-    runner = await start_codec_server(settings)
-    assert runner is not None
-    yield settings
-    await runner.cleanup()
+async def codec_endpoint(app: App) -> AsyncIterator[list[str]]:
+    """The `temporal` CLI's flags that reach the codec of the test keys."""
+    async with temporal_codec(app.settings) as flags:
+        yield flags
 
 
 async def test_an_integrator_needs_only_the_temporal_cli_and_json(
