@@ -5,21 +5,36 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from temporalio.testing import WorkflowEnvironment
 
+from devtools.local import register_search_attributes
 from domain.contracts.internal import PurgeReport
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
 from store.models import AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS
 from testkit import count, reach, sample_documents
-from testkit.harness import Harness, start_and_verify_phone
+from testkit.harness import BIN, Harness, converter, start_and_verify_phone
 from workflows.purge import PurgeWorkflow
 
 pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture(scope="module")
+async def time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A time-skipping server of this module's own: skipping months on the session's shared one
+    would also wake every timer the other tests left behind."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=converter()
+    )
+    await register_search_attributes(env.client, "default")
+    yield env
+    await env.shutdown()
 
 
 async def purge(ts: Harness) -> PurgeReport:
