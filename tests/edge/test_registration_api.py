@@ -318,3 +318,36 @@ async def test_a_rejected_applicant_resubmits_through_the_api(live: Edge) -> Non
     # Verified anew; the phone was proved in round 1.
     await reach(client, workflow_id, Stage.AWAITING_REVIEW)
     assert (await client.status(workflow_id)).round == 2
+
+
+async def test_an_applicant_sees_what_is_held_about_them_and_no_one_else_does(
+    live: Edge,
+) -> None:
+    assert live.harness is not None
+    async with live.client() as applicant, live.client() as other:
+        started = await start(applicant)
+        workflow_id = started.json()["workflow_id"]
+        csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+        await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_REVIEW)
+
+        held = await applicant.get(f"{API}/{workflow_id}/personal-data")
+        assert held.status_code == 200, held.text
+        assert held.headers["cache-control"] == "no-store"
+        data = held.json()
+        assert data["application"]["id_number"] == APPLICANTS[0].id_number
+        assert data["application"]["phone"] == APPLICANTS[0].phone
+        assert [m["subject"] for m in data["messages"]][:1] == ["验证码"]
+        assert data["phone_codes_sent"] == 1 and len(data["photos"]) == 2
+        assert "new application" in [event["outcome"] for event in data["audit"]]
+        assert data["ended_at"] is None and data["other_records_deleted_after"] is None
+        assert code not in held.text  # what was sent, never the code itself
+
+        other_csrf = (await other.get("/api/v1/csrf")).json()["csrf_token"]
+        refused = await other.get(
+            f"{API}/{workflow_id}/personal-data", headers={"X-CSRF-Token": other_csrf}
+        )
+        assert refused.status_code in (401, 403)
+        assert APPLICANTS[0].id_number not in refused.text

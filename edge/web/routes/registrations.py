@@ -25,6 +25,7 @@ from edge import signatures
 from edge.intake import ApplicationForm
 from edge.messages import EdgeRefused
 from edge.metrics import refused
+from edge.personal_data import HeldData, held_about
 from edge.registrations import CHINA
 from edge.tokens import SERVICE_PREFIX, ServiceIdentity
 from edge.web.deps import (
@@ -172,6 +173,17 @@ async def registration_status(
 ) -> RegistrationStatus:
     """Where the registration stands (masked), as the `status` query answers."""
     return await (await edge.registrations()).status(workflow_id)
+
+
+@router.get("/{workflow_id}/personal-data", responses=responses(401, 403, 404, 503))
+async def personal_data(
+    workflow_id: WorkflowId, _applicant: ApplicantOfPath, edge: Services
+) -> HeldData:
+    """What is held about the applicant (their own session only): the application, and every
+    message, code, photo, signature and audit row kept for it, with when the purge deletes
+    them."""
+    application = await (await edge.registrations()).application(workflow_id)
+    return await held_about(edge.db, edge.settings, workflow_id, application)
 
 
 @router.post("/{workflow_id}/phone-code", responses=responses(401, 403, 409, 422, 503))
