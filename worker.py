@@ -29,6 +29,7 @@ from plumbing.connect import connect
 from plumbing.schedules import ensure_purge_schedule
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
+from workflows.erasure import ErasureWorkflow
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
 from workflows.purge import PurgeWorkflow
@@ -96,6 +97,7 @@ def build_worker(
             PermissionChangeWorkflow,
             PermissionRevokeWorkflow,
             PurgeWorkflow,
+            ErasureWorkflow,
         ],
         workflow_runner=workflow_runner(),
         activities=[
@@ -112,6 +114,7 @@ def build_worker(
             notifications.notify_applicant,
             retention.record_end,
             retention.purge,
+            retention.erase,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         interceptors=[vouching(settings), *options.pop("interceptors", [])],

@@ -19,10 +19,18 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
 
 from config import Settings
-from domain.contracts.internal import PurgeInput, PurgeReport, RecordEndInput
+from domain import texts
+from domain.contracts.internal import (
+    ErasureInput,
+    ErasureResult,
+    PurgeInput,
+    PurgeReport,
+    RecordEndInput,
+)
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
 from store.models import (
+    Account,
     AuditEvent,
     OutboxMessage,
     PhoneCode,
@@ -85,15 +93,22 @@ class RetentionActivities:
         return report
 
     async def _purge_documents(
-        self, session: AsyncSession, inp: PurgeInput, tally: Counter[str]
+        self,
+        session: AsyncSession,
+        inp: PurgeInput,
+        tally: Counter[str],
+        only: set[str] | None = None,
     ) -> None:
+        """`only`: these registrations, due or not (the applicant asked)."""
         cutoff = inp.at - timedelta(days=self._settings.retention_documents_days)
+        which = (
+            RegistrationEnd.registration_id.in_(only)
+            if only is not None
+            else RegistrationEnd.ended_at <= cutoff
+        )
         due = list(
             await session.scalars(
-                select(RegistrationEnd).where(
-                    RegistrationEnd.documents_purged_at.is_(None),
-                    RegistrationEnd.ended_at <= cutoff,
-                )
+                select(RegistrationEnd).where(RegistrationEnd.documents_purged_at.is_(None), which)
             )
         )
         if not due:
@@ -148,15 +163,24 @@ class RetentionActivities:
         tally["documents"] += len(deleted)
 
     async def _purge_applicant_data(
-        self, session: AsyncSession, inp: PurgeInput, tally: Counter[str]
+        self,
+        session: AsyncSession,
+        inp: PurgeInput,
+        tally: Counter[str],
+        only: set[str] | None = None,
     ) -> None:
         cutoff = inp.at - timedelta(days=self._settings.retention_applicant_days)
+        which = (
+            RegistrationEnd.registration_id.in_(only)
+            if only is not None
+            else RegistrationEnd.ended_at <= cutoff
+        )
         due = list(
             await session.scalars(
                 select(RegistrationEnd).where(
                     RegistrationEnd.stage.in_(WITHOUT_ACCOUNT),
                     RegistrationEnd.applicant_data_purged_at.is_(None),
-                    RegistrationEnd.ended_at <= cutoff,
+                    which,
                 )
             )
         )
@@ -191,6 +215,60 @@ class RetentionActivities:
                 )
             )
             tally["applicant_records"] += removed
+
+    @activity.defn(name="erase_registration")
+    async def erase(self, inp: ErasureInput) -> ErasureResult:
+        """Delete now what the purge would delete later, for an applicant who asks and got no
+        account: photos, messages, phone codes, signatures of every ended registration under
+        this workflow ID. One audit row; safe to retry."""
+        ours = f"{inp.registration}/"
+        async with self._sessions.begin() as session:
+            account = await session.scalar(
+                select(Account.username).where(
+                    Account.registration_id.startswith(ours, autoescape=True)
+                )
+            )
+            if account is not None:
+                return ErasureResult(
+                    erased=False, code="erasure.has_account", message_zh=texts.ERASURE_HAS_ACCOUNT
+                )
+            ends = list(
+                await session.scalars(
+                    select(RegistrationEnd).where(
+                        RegistrationEnd.registration_id.startswith(ours, autoescape=True)
+                    )
+                )
+            )
+            ended = {end.registration_id for end in ends}
+            started = set(
+                await session.scalars(
+                    select(RegistrationDocument.registration_id).where(
+                        RegistrationDocument.registration_id.startswith(ours, autoescape=True)
+                    )
+                )
+            )
+            if not ends or started - ended:
+                return ErasureResult(
+                    erased=False,
+                    code="erasure.still_running",
+                    message_zh=texts.ERASURE_STILL_RUNNING,
+                )
+            tally: Counter[str] = Counter()
+            now = PurgeInput(at=inp.at)
+            await self._purge_documents(session, now, tally, only=ended)
+            await self._purge_applicant_data(session, now, tally, only=ended)
+            records = sum(tally[k] for k in ("documents", "messages", "applicant_records"))
+            session.add(
+                AuditEvent(
+                    registration_id=sorted(ended)[0],
+                    kind="erasure",
+                    actor="applicant",
+                    outcome="erased",
+                    detail=f"{records} records on the applicant's request",
+                    at=inp.at,
+                )
+            )
+        return ErasureResult(erased=True, message_zh=texts.ERASURE_DONE, records=records)
 
     @staticmethod
     async def _delete_messages(session: AsyncSession, registration_id: str) -> int:

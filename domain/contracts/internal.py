@@ -11,10 +11,12 @@ from pydantic import (
     AwareDatetime,
     ConfigDict,
     Discriminator,
+    Field,
     RootModel,
     Tag,
 )
 
+from domain.assertions import Assertion
 from domain.contracts.base import Account, AuditEntry, Message, Refusal
 from domain.contracts.permissions import (
     ChangeAction,
@@ -293,3 +295,23 @@ class PurgeReport(Message):
     documents: int = 0
     messages: int = 0
     applicant_records: int = 0
+
+
+class ErasureRequest(Message):
+    """The `ErasureWorkflow` input: the applicant asks that their registration's data be
+    deleted now (PIPL art. 47). Workflow ID: `erasure-<registration workflow ID>`."""
+
+    registration: str = Field(pattern=r"^registration-[0-9a-f]{32}$")
+    assertion: Assertion | None = None
+
+
+class ErasureInput(Message):
+    registration: str
+    at: AwareDatetime
+
+
+class ErasureResult(Message):
+    erased: bool
+    code: str = ""
+    message_zh: str = ""
+    records: int = 0

@@ -12,7 +12,8 @@ from devtools.demo import read_sms_code
 from devtools.samples import card_jpeg
 from domain import rules
 from domain.contracts.registration import Stage
-from store.models import Account, OutboxMessage
+from store.documents import LocalDocumentStore
+from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL, Person
 from testkit import PASSWORD, count, eventually, reach
 from testkit.edge import Edge
@@ -351,3 +352,33 @@ async def test_an_applicant_sees_what_is_held_about_them_and_no_one_else_does(
         )
         assert refused.status_code in (401, 403)
         assert APPLICANTS[0].id_number not in refused.text
+
+
+async def test_an_applicant_without_an_account_has_the_registration_erased(live: Edge) -> None:
+    assert live.harness is not None
+    documents = LocalDocumentStore(live.db.settings.document_dir)
+    async with live.client() as applicant:
+        started = await start(applicant)
+        workflow_id = started.json()["workflow_id"]
+        csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+
+        running = await applicant.post(f"{API}/{workflow_id}/erasure", headers=csrf)
+        assert running.status_code == 200, running.text
+        assert running.json()["erased"] is False
+        assert running.json()["code"] == "erasure.still_running"
+        photos = (await applicant.get(f"{API}/{workflow_id}/personal-data")).json()["photos"]
+        assert [await documents.exists(ref) for ref in photos] == [True, True]
+
+        await applicant.post(f"{API}/{workflow_id}/withdrawal", json={"reason": ""}, headers=csrf)
+        outcome = await live.harness.client.result(workflow_id)
+        assert outcome.stage == Stage.WITHDRAWN
+        erased = await applicant.post(f"{API}/{workflow_id}/erasure", headers=csrf)
+        assert erased.status_code == 200 and erased.json()["erased"] is True, erased.text
+
+    assert [await documents.exists(ref) for ref in photos] == [False, False]
+    mine = OutboxMessage.idempotency_key.startswith(workflow_id)
+    assert await count(live.db, OutboxMessage, mine) == 0
+    assert await count(live.db, PhoneCode, PhoneCode.registration_id.startswith(workflow_id)) == 0
+    erasures = AuditEvent.kind == "erasure", AuditEvent.registration_id.startswith(workflow_id)
+    assert await count(live.db, AuditEvent, *erasures, AuditEvent.actor == "applicant") == 1

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from domain import texts
 from domain.contracts.base import ApplicationRefused
+from domain.contracts.internal import ErasureResult
 from domain.contracts.registration import (
     NudgeResult,
     PhoneCodeResult,
@@ -184,6 +185,16 @@ async def personal_data(
     them."""
     application = await (await edge.registrations()).application(workflow_id)
     return await held_about(edge.db, edge.settings, workflow_id, application)
+
+
+@router.post("/{workflow_id}/erasure", responses=responses(401, 403, 503))
+async def erase(
+    workflow_id: WorkflowId, applicant: ApplicantOfPath, edge: Services
+) -> ErasureResult:
+    """Delete now what is held about an ended registration that created no account (an
+    `ErasureWorkflow`, audited). `erased` false with `code` `erasure.still_running` (withdraw
+    first) or `erasure.has_account` (the account's data stays; the user center manages it)."""
+    return await (await edge.registrations()).erase(workflow_id, actor=applicant.actor)
 
 
 @router.post("/{workflow_id}/phone-code", responses=responses(401, 403, 409, 422, 503))
