@@ -12,14 +12,14 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $(STAMP)
 
 var:
-	mkdir -p var
+	mkdir -p -m 700 var
 
 ## run: the whole embedded system (Temporal dev server + Web UI on :8233, database, worker,
 ## the edge on :8000); its secrets are made on first start into var/dev-secrets.env
 run: $(STAMP) var
 	$(PY) -m starter dev-secrets
-	$(VENV)/bin/alembic upgrade head
-	$(PY) -m starter seed
+	umask 077 && $(VENV)/bin/alembic upgrade head
+	umask 077 && $(PY) -m starter seed
 	$(PY) -m starter up
 
 ## browser: Debian's Chromium and CJK fonts, which Playwright drives in the page tests

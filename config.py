@@ -136,6 +136,16 @@ class Settings(BaseSettings):
     # History stays small however many rounds: each round after the first is a new run.
     continue_as_new_between_rounds: bool = True
 
+    # Retention (PIPL: kept no longer than needed). A daily Schedule runs the purge
+    # (workflows/purge.py): a registration's ID-card photos and messages go this many days
+    # after it ended, however it ended ...
+    retention_documents_days: int = Field(30, ge=1)
+    # ... and what is held about an applicant who got no account (withdrawn, expired, finally
+    # rejected: phone codes, signatures) this many days after. Temporal's namespace keeps
+    # closed histories exactly as long (`make run`, docker-compose.yml).
+    retention_applicant_days: int = Field(90, ge=1)
+    purge_schedule_id: str = "purge-personal-data"
+
     # Notice and privacy policy the applicant must have accepted (seed step 一).
     notice_version: str = "2026-01"
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from typing import Any
 
@@ -20,14 +21,19 @@ from activities.base import RefusedDataIsFinal
 from activities.notifications import NotificationActivities
 from activities.permissions import PermissionActivities
 from activities.phone import PhoneActivities
+from activities.retention import RetentionActivities
 from activities.review import ReviewActivities
 from activities.verification import VerificationActivities
 from config import Settings
 from notify.outbox import Notifier
 from plumbing.connect import connect
+from plumbing.schedules import ensure_purge_schedule
 from store.db import make_engine, make_sessions
+from store.documents import LocalDocumentStore
+from workflows.erasure import ErasureWorkflow
 from workflows.permission_change import PermissionChangeWorkflow
 from workflows.permission_revoke import PermissionRevokeWorkflow
+from workflows.purge import PurgeWorkflow
 from workflows.registration import RegistrationWorkflow
 from workflows.vouching import Vouching
 
@@ -83,10 +89,17 @@ def build_worker(
     review = ReviewActivities(sessions, settings, notifier)
     accounts = AccountActivities(sessions, settings, notifier)
     notifications = NotificationActivities(notifier)
+    retention = RetentionActivities(sessions, settings, LocalDocumentStore(settings.document_dir))
     return Worker(
         client,
         task_queue=settings.task_queue,
-        workflows=[RegistrationWorkflow, PermissionChangeWorkflow, PermissionRevokeWorkflow],
+        workflows=[
+            RegistrationWorkflow,
+            PermissionChangeWorkflow,
+            PermissionRevokeWorkflow,
+            PurgeWorkflow,
+            ErasureWorkflow,
+        ],
         workflow_runner=workflow_runner(),
         activities=[
             verification.verify_application,
@@ -101,6 +114,9 @@ def build_worker(
             review.record_audit,
             accounts.assign_role,
             notifications.notify_applicant,
+            retention.record_end,
+            retention.purge,
+            retention.erase,
             *PermissionActivities(sessions, settings, notifier).methods(),
         ],
         interceptors=[vouching(settings), RefusedDataIsFinal(), *options.pop("interceptors", [])],
@@ -114,10 +130,14 @@ def build_worker(
 
 async def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Files it creates (documents, SQLite journals) are the service user's alone.
+    os.umask(0o077)
     settings = Settings()
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     client = await connect(settings, metrics=True)
     worker = build_worker(client, settings, make_sessions(engine))
+    # Idempotent: every worker that starts brings the daily purge's Schedule up to its settings.
+    await ensure_purge_schedule(client, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -74,7 +74,7 @@ class AccountActivities(StoreActivities):
                     # No `from`: the database's error quotes the row, and failures are logged.
                     phone_bound = await session.scalar(
                         select(models.Account.username).where(
-                            models.Account.phone == inp.request.phone
+                            models.Account.phone_hmac == inp.request.phone
                         )
                     )
             if account is None:

@@ -5,7 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
+from temporalio.exceptions import ApplicationError
 
+from activities.retention import record_documents
 from config import Settings
 from domain.contracts.internal import (
     RecordSignatureInput,
@@ -16,6 +18,9 @@ from domain.contracts.internal import (
 from domain.roles import Role
 from store.models import Signature
 from store.verification import ApplicationChecks, release_invitation
+
+# Attempts that find a photo missing before the refusal counts (see verify_application).
+PHOTO_WAIT_ATTEMPTS = 4
 
 
 class VerificationActivities:
@@ -37,9 +42,18 @@ class VerificationActivities:
         """Cross-check the application; a unit-admin application that passes claims its
         invitation. Retries are harmless: the claim is this registration's already."""
         result = await self._checks.check(inp)
+        missing = any(refusal.code == "photo.missing" for refusal in result.refusals)
+        if missing and activity.info().attempt < PHOTO_WAIT_ATTEMPTS:
+            # A correction's photos are stored once its Update was accepted, which may be a
+            # moment after this activity started: the retries' backoff (1 s, 2 s, 4 s) waits.
+            raise ApplicationError("a photo is not stored yet", type="PhotoPending")
         if not result.refusals and inp.request.requested_role == Role.UNIT_ADMIN:
             refused = await self._checks.claim_invitation(inp.request, inp.registration_id)
             result = result.model_copy(update={"refusals": refused})
+        async with self._sessions.begin() as session:
+            # Whose photos these are: the retention purge deletes them by registration.
+            refs = [inp.request.id_card_front, inp.request.id_card_back]
+            await record_documents(session, inp.registration_id, refs)
         return result
 
     @activity.defn(name="release_invitation")

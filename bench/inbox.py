@@ -134,7 +134,7 @@ async def through_the_edge(settings: Settings, client: Client, repeat: int) -> d
     from domain import passwords
     from edge.web.app import create_app
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     async with make_sessions(engine).begin() as session:
         account = await session.get(Account, REVIEWER)
         assert account is not None
@@ -198,7 +198,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
         try:
             settings = bench_settings(workdir, f"127.0.0.1:{args.port}")
             await asyncio.to_thread(migrate, settings.database_url)
-            engine = make_engine(settings.database_url)
+            engine = make_engine(settings.database_url, settings.data_key)
             await seed_demo(make_sessions(engine), settings)
             await engine.dispose()
             started = await populate(env.client, args.waiting)

@@ -150,7 +150,7 @@ async def build_system(workdir: Path, *, applicants: int, in_memory: bool) -> Sy
     env = await start_dev_server(workdir, in_memory=in_memory)
     settings = bench_settings(workdir, env.client.service_client.config.target_host)
     await asyncio.to_thread(migrate, settings.database_url)
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     sessions = make_sessions(engine)
     await seed_demo(sessions, settings)
     rows = [

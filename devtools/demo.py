@@ -30,7 +30,7 @@ DEMO_PASSWORD = "Demo#Pass-2026"
 async def run_demo(settings: Settings) -> None:
     from plumbing.connect import connect
 
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     sessions = make_sessions(engine)
     person = await _applicant_without_account(sessions, settings)
     if person is None:
@@ -125,7 +125,9 @@ async def read_sms_code(
                 bodies = list(
                     await session.scalars(
                         select(OutboxMessage.body)
-                        .where(OutboxMessage.recipient == phone, OutboxMessage.channel == "sms")
+                        .where(
+                            OutboxMessage.recipient_hmac == phone, OutboxMessage.channel == "sms"
+                        )
                         .order_by(OutboxMessage.created_at.desc())
                     )
                 )

@@ -21,6 +21,7 @@ from domain import rules
 from domain.assertions import new_signing_key
 from plumbing import limits, search
 from plumbing.codec import new_key
+from plumbing.schedules import set_namespace_retention
 
 log = logging.getLogger("devtools.local")
 
@@ -106,6 +107,22 @@ def _new_secrets() -> dict[str, str]:
     }
 
 
+def private_state(root: Path = ROOT / "var") -> None:
+    """Everything under var/ is the owner's alone: the databases hold personal data (sealed or
+    not), the documents are ID-card photos. A umask of 077 makes what this process and its
+    children (dev server, worker, edge) create so; the walk fixes what an earlier version left."""
+    os.umask(0o077)
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    root.chmod(0o700)
+    for folder, dirs, files in os.walk(root):
+        for name in dirs:
+            os.chmod(os.path.join(folder, name), 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+
+
 def _read_env(path: Path) -> dict[str, str]:
     pairs = (line.partition("=") for line in path.read_text().splitlines() if "=" in line)
     return {name.strip(): value for name, _, value in pairs if not name.lstrip().startswith("#")}
@@ -180,6 +197,7 @@ def _logins() -> str:
 async def run_system(settings: Settings) -> None:
     """The dev server, then the worker and the edge as their own processes (as in production);
     Ctrl-C stops them all."""
+    private_state(settings.temporal_db_file.parent)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     children = {
         "the Temporal dev server": await asyncio.create_subprocess_exec(
@@ -192,6 +210,11 @@ async def run_system(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     try:
         await wait_for_server(settings)
+        # Closed histories go when the purge has deleted the rest (docker-compose.yml: the same).
+        await set_namespace_retention(
+            await Client.connect(settings.temporal_address, namespace=settings.temporal_namespace),
+            settings,
+        )
         children["the worker"] = await asyncio.create_subprocess_exec(
             sys.executable, str(ROOT / "worker.py"), start_new_session=True
         )

@@ -526,3 +526,8 @@ CLI_PHOTO_UNREADABLE = "无法读取照片文件 {path} ({reason})"
 
 # Names joined in a text (contacts, reviewers): 张三、李四.
 LIST_SEPARATOR = "、"
+
+# The applicant's request to delete a registration's data (PIPL art. 47).
+ERASURE_DONE = "您的注册资料已删除"
+ERASURE_HAS_ACCOUNT = "该注册已开通账号，账号资料请在用户中心管理，不能在此删除"
+ERASURE_STILL_RUNNING = "该注册仍在办理中，请先撤回申请，再申请删除资料"

@@ -87,6 +87,11 @@ def _expected_actor(
     allowed: Senders, assertion: Assertion, workflow_id: str, payload: BaseModel | None
 ) -> str | None:
     if assertion.actor_kind == "applicant":
+        # A workflow of the applicant's other than the registration (an erasure request)
+        # names the registration whose session the edge vouched for.
+        if allowed.names_actor is not None:
+            registration = getattr(payload, allowed.names_actor, None)
+            return applicant_actor(registration) if registration else None
         return applicant_actor(workflow_id)
     if assertion.actor_kind == "service":
         name = assertion.actor.removeprefix(SERVICE_PREFIX)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 import uvicorn
 
@@ -12,6 +13,8 @@ from edge.web.app import create_app
 
 def main() -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Files it creates (documents, SQLite journals) are the service user's alone.
+    os.umask(0o077)
     settings = Settings()
     uvicorn.run(
         create_app(settings),

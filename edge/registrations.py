@@ -22,7 +22,7 @@ from config import Settings
 from domain import texts
 from domain.assertions import Actor, AssertionSigner
 from domain.contracts.base import ApplicationRefused
-from domain.contracts.internal import VerificationInput
+from domain.contracts.internal import ErasureResult, VerificationInput
 from domain.contracts.registration import (
     PHOTO_FIELDS,
     ApplicationView,
@@ -252,6 +252,9 @@ class Registrations:
             return await self._client.resubmit(workflow_id, request, documents, actor=actor)
         except WorkflowUpdateFailedError as exc:
             raise update_refusal(exc) from None
+
+    async def erase(self, workflow_id: str, *, actor: Actor) -> ErasureResult:
+        return await self._client.erase(workflow_id, actor=actor)
 
     async def withdraw(self, workflow_id: str, reason: str, *, actor: Actor) -> None:
         await self._client.withdraw(workflow_id, reason)

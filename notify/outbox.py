@@ -70,7 +70,13 @@ class Notifier:
                 if row.channel == "email" and self._settings.smtp_host:
                     await asyncio.to_thread(self._send_mail, row)
                     log.info("e-mail delivered key=%s", row.idempotency_key)
+                    # Handed to the gateway: the row keeps only that it was sent, and to whom
+                    # as an HMAC (what the retention purge and the audit need).
+                    row.recipient = ""
+                    row.body = ""
                 elif row.channel == "sms":
+                    # The embedded SMS channel has no gateway: the sealed row is the phone's
+                    # inbox (`starter sms-inbox`) until the retention purge deletes it.
                     log.info("sms to %s key=%s", mask_phone(row.recipient), row.idempotency_key)
                 row.delivered_at = datetime.now(UTC)
             await session.commit()

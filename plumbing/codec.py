@@ -8,6 +8,11 @@ data.
 
 Key rotation: encode always uses the active key; decode accepts every listed key. Add a new key,
 make it active, and keep the old ones listed for as long as histories written with them are kept.
+
+With encryption configured a payload that arrives unencrypted (a `temporal workflow start
+--input` without `--codec-endpoint`) is refused: the codec marks it, and the payload converter
+raises `UnencryptedPayload`, which fails the workflow at once instead of running it on data that
+now sits in plaintext in the server's history (docs/deployment.md says how to purge it).
 """
 
 from __future__ import annotations
@@ -20,17 +25,28 @@ from collections.abc import Mapping, Sequence
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from temporalio.api.common.v1 import Payload
-from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.contrib.pydantic import PydanticPayloadConverter, pydantic_data_converter
 from temporalio.converter import (
     DataConverter,
     DefaultFailureConverterWithEncodedAttributes,
     PayloadCodec,
 )
+from temporalio.exceptions import ApplicationError
 
 from config import CODEC_KEY_BYTES, check_codec_key
 
 ENCODING = b"binary/encrypted"
 KEY_ID_METADATA = "encryption-key-id"
+# Set by decode on a payload that came unencrypted; the data stays as it is, so the codec server
+# still shows an operator what was sent (and has to be purged).
+UNENCRYPTED_METADATA = "jshr-unencrypted"
+UNENCRYPTED_TYPE = "UnencryptedPayload"
+UNENCRYPTED_MESSAGE = (
+    "an unencrypted payload was refused: this system encrypts every payload, so start, signal,"
+    " update and query through the codec endpoint (temporal --codec-endpoint, see"
+    " docs/integration.md); the plaintext now in this history must be purged"
+    " (docs/deployment.md)"
+)
 NONCE_BYTES = 12
 TAG_BYTES = 16
 
@@ -73,9 +89,10 @@ class EncryptionCodec(PayloadCodec):
         return [self._encrypt(payload) for payload in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        # Payloads written before encryption was switched on pass through.
         return [
-            self._decrypt(payload) if payload.metadata.get("encoding") == ENCODING else payload
+            self._decrypt(payload)
+            if payload.metadata.get("encoding") == ENCODING
+            else _mark_unencrypted(payload)
             for payload in payloads
         ]
 
@@ -105,6 +122,32 @@ class EncryptionCodec(PayloadCodec):
         return Payload.FromString(plain)
 
 
+def _mark_unencrypted(payload: Payload) -> Payload:
+    marked = Payload()
+    marked.CopyFrom(payload)
+    marked.metadata[UNENCRYPTED_METADATA] = b"1"
+    return marked
+
+
+class UnencryptedPayload(ApplicationError):
+    """Raised where a marked payload would be read: a workflow's input fails the workflow, an
+    Update's argument rejects the Update, a signal's is dropped, a query fails."""
+
+    def __init__(self) -> None:
+        super().__init__(UNENCRYPTED_MESSAGE, type=UNENCRYPTED_TYPE, non_retryable=True)
+
+
+class RefusingPayloadConverter(PydanticPayloadConverter):
+    """The pydantic converter, refusing every payload the codec marked as unencrypted."""
+
+    def from_payloads(
+        self, payloads: Sequence[Payload], type_hints: list[type] | None = None
+    ) -> list[object]:
+        if any(UNENCRYPTED_METADATA in payload.metadata for payload in payloads):
+            raise UnencryptedPayload()
+        return super().from_payloads(payloads, type_hints)
+
+
 def data_converter(keys: Mapping[str, bytes] | None, active_key_id: str | None) -> DataConverter:
     """The project's pydantic converter; with keys, every payload and failure text encrypted."""
     if not keys:
@@ -116,6 +159,7 @@ def data_converter(keys: Mapping[str, bytes] | None, active_key_id: str | None) 
     return dataclasses.replace(
         pydantic_data_converter,
         payload_codec=EncryptionCodec(keys, active_key_id),
+        payload_converter_class=RefusingPayloadConverter,
         # Failure messages and stack traces move into an encoded payload the codec encrypts.
         failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
     )

@@ -38,7 +38,7 @@ def show(username: str) -> None:
     """An account's role, its permissions and their scope, and its grant history (masked)."""
 
     async def main(settings: Settings) -> AccountView | None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.data_key)
         try:
             return await account_view(make_sessions(engine), username, data_key=settings.data_key)
         finally:

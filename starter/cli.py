@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +16,7 @@ from config import Settings
 from domain import rules, texts
 from domain.keys import applicant_key
 from domain.roles import Role
+from edge.intake import ApplicationForm, build_request
 from starter import applicant_client as applicant
 from starter.account_cli import account, permissions
 from starter.calendar_cli import calendar
@@ -44,9 +46,11 @@ def up() -> None:
 
 @app.command("dev-secrets")
 def dev_secrets() -> None:
-    """Make the embedded system's secrets into var/dev-secrets.env (0600), those it lacks."""
-    from devtools.local import ensure_dev_secrets
+    """Make the embedded system's secrets into var/dev-secrets.env (0600), those it lacks; make
+    every file under var/ 0600 and every folder 0700."""
+    from devtools.local import ensure_dev_secrets, private_state
 
+    private_state()
     ensure_dev_secrets()
 
 
@@ -68,7 +72,7 @@ def seed() -> None:
         kept = False
 
     async def main(settings: Settings) -> None:
-        engine = make_engine(settings.database_url)
+        engine = make_engine(settings.database_url, settings.data_key)
         await seed_demo(make_sessions(engine), settings, admin_passwords=passwords)
         await engine.dispose()
 
@@ -81,6 +85,32 @@ def seed() -> None:
 
 
 SMS_CODE = re.compile(r"(?<!\d)\d{6}(?!\d)")
+
+
+async def _workflow_input(
+    settings: Settings, fields: dict[str, str], photos: dict[str, Path], fit_photos: bool
+) -> str:
+    """The input of a `temporal workflow start`, checked and built as the edge builds it (the
+    password hashed), its photos stored. Printed, never written to a file: it holds the
+    applicant's data in plaintext."""
+    form = ApplicationForm.model_validate(
+        {
+            **{key: value for key, value in fields.items() if key != "fit_photos"},
+            **{field: path.read_bytes() for field, path in photos.items()},
+            "consented_at": datetime.now(UTC),
+        }
+    )
+    application = build_request(
+        form,
+        today=date.today(),
+        limits=settings.photo_limits(),
+        ages=settings.applicant_ages,
+        fit_photos=fit_photos,
+    )
+    store = LocalDocumentStore(settings.document_dir)
+    for data in application.documents.values():
+        await store.put(data, content_type="image")
+    return application.request.model_dump_json()
 
 
 @app.command()
@@ -103,6 +133,13 @@ def register(
     correct: Annotated[
         str | None, typer.Option(help="resubmit this corrected form to a registration ID")
     ] = None,
+    print_request: Annotated[
+        bool,
+        typer.Option(
+            help="store the photos and print the workflow input (password hashed) instead of"
+            " starting: for `temporal workflow start --input` through the codec endpoint"
+        ),
+    ] = False,
 ) -> None:
     """Start a registration at the edge (JSHR_EDGE_URL), as the applicant's browser would, or
     with --correct resubmit a corrected one; asks for the account's password."""
@@ -130,6 +167,10 @@ def register(
         "fit_photos": str(fit_photos).lower(),
         **({"invitation_code": invitation_code} if invitation_code else {}),
     }
+    if print_request:
+        # Plain print: rich would wrap the JSON a `$(…)` hands to the temporal CLI.
+        print(run(lambda settings: _workflow_input(settings, fields, photos, fit_photos)))
+        return
     if correct:
         result = applicant.call(
             settings, correct, "POST", "/resubmission", fields=fields, photos=photos
@@ -211,24 +252,36 @@ def sms_inbox(
     last_code: Annotated[
         bool, typer.Option(help="print only the newest verification code, for scripts")
     ] = False,
+    wait: Annotated[
+        float, typer.Option(help="with --last-code: seconds to wait for a code to arrive")
+    ] = 0,
 ) -> None:
     """Developer view of the embedded SMS channel: messages sent to a number."""
 
+    def codes_in(rows: list[OutboxMessage]) -> list[str]:
+        return [found[-1] for row in rows if (found := SMS_CODE.findall(row.body))]
+
     async def main(settings: Settings) -> list[OutboxMessage]:
-        engine = make_engine(settings.database_url)
-        async with make_sessions(engine)() as session:
-            rows = await session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.channel == "sms", OutboxMessage.recipient == phone)
-                .order_by(OutboxMessage.created_at)
-            )
-            result = list(rows)
+        engine = make_engine(settings.database_url, settings.data_key)
+        deadline = asyncio.get_running_loop().time() + (wait if last_code else 0)
+        while True:
+            # A new session each time: one read transaction would keep seeing its snapshot.
+            async with make_sessions(engine)() as session:
+                rows = await session.scalars(
+                    select(OutboxMessage)
+                    .where(OutboxMessage.channel == "sms", OutboxMessage.recipient_hmac == phone)
+                    .order_by(OutboxMessage.created_at)
+                )
+                result = list(rows)
+            if codes_in(result) or asyncio.get_running_loop().time() >= deadline:
+                break
+            await asyncio.sleep(0.5)
         await engine.dispose()
         return result
 
     received = run(main)
     if last_code:
-        codes = [found[-1] for row in received if (found := SMS_CODE.findall(row.body))]
+        codes = codes_in(received)
         if not codes:
             console.print(f"no verification code was sent to {phone}")
             raise typer.Exit(1)
@@ -292,6 +345,15 @@ def openapi(path: Annotated[Path, typer.Argument()] = Path("docs/openapi.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(openapi_document(), encoding="utf-8")
     console.print(str(path))
+
+
+@app.command("codec-endpoint")
+def codec_endpoint() -> None:
+    """Print where the `temporal` CLI encodes and decodes payloads (`--codec-endpoint`)."""
+    endpoint = Settings().codec_endpoint()
+    if endpoint is None:
+        raise typer.BadParameter("set JSHR_CODEC_KEYS: payloads are not encrypted here")
+    print(endpoint)
 
 
 @app.command("codec-key")

@@ -23,7 +23,13 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 
 from domain.assertions import Actor, AssertionSigner
 from domain.contracts.base import ApplicationRefused, Message, Vouched
-from domain.contracts.internal import RegistrationInput, VerificationInput, VerificationResult
+from domain.contracts.internal import (
+    ErasureRequest,
+    ErasureResult,
+    RegistrationInput,
+    VerificationInput,
+    VerificationResult,
+)
 from domain.contracts.registration import (
     ApplicationView,
     DecisionResult,
@@ -48,6 +54,13 @@ from domain.rules import mask_name
 from domain.vouching import applicant_actor
 
 WORKFLOW_TYPE = "RegistrationWorkflow"
+ERASURE_WORKFLOW_TYPE = "ErasureWorkflow"
+
+
+def erasure_workflow_id(registration: str) -> str:
+    return f"erasure-{registration}"
+
+
 # How long a signed message stays valid: it is checked the moment an Update arrives.
 ASSERTION_TTL = timedelta(minutes=5)
 M = TypeVar("M", bound=Message)
@@ -269,20 +282,53 @@ class RegistrationClient:
         *,
         actor: Actor | None = None,
     ) -> ResubmitResult:
-        """Send the corrected application; the workflow verifies it again."""
-        await self._store(documents or {})
+        """Send the corrected application; the workflow verifies it again. Its photos are
+        stored only once the Update was accepted: a refused correction leaves no file behind
+        (the verification waits a moment for photos still on their way)."""
         resubmission = Resubmission(request=request)
-        return await self._handle(workflow_id).execute_update(
+        result = await self._handle(workflow_id).execute_update(
             "resubmit",
             await self.vouched(workflow_id, "resubmit", resubmission, actor=actor),
             result_type=ResubmitResult,
         )
+        await self._store(documents or {})
+        return result
 
     async def withdraw(self, workflow_id: str, reason: str = "") -> None:
         """Withdraw, as the applicant (no one else may)."""
         withdrawal = Withdrawal(reason=reason)
         await self._handle(workflow_id).signal(
             "withdraw", await self.vouched(workflow_id, "withdraw", withdrawal)
+        )
+
+    async def erase(self, workflow_id: str, *, actor: Actor | None = None) -> ErasureResult:
+        """The applicant asks that an ended registration without an account be deleted now
+        (an `ErasureWorkflow`; the same request twice is the same workflow while it runs)."""
+        erasure_id = erasure_workflow_id(workflow_id)
+        request = ErasureRequest(registration=workflow_id)
+        if self._signer is not None:
+            actor = actor or Actor("applicant", applicant_actor(workflow_id))
+            # No review round: the request is about the registration as a whole.
+            assertion = self._signer.sign(
+                actor=actor.id,
+                actor_kind=actor.kind,
+                workflow_id=erasure_id,
+                message="erase",
+                payload=request,
+                now=datetime.now(UTC),
+                ttl=self._ttl,
+                round=None,
+            )
+            request = request.model_copy(update={"assertion": assertion})
+        return await self._client.execute_workflow(
+            ERASURE_WORKFLOW_TYPE,
+            request,
+            id=erasure_id,
+            task_queue=self._task_queue,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            result_type=ErasureResult,
+            static_summary="erasure requested by the applicant",
         )
 
     async def result(self, workflow_id: str) -> RegistrationOutcome:

@@ -96,7 +96,7 @@ def signer(settings: Settings) -> AssertionSigner | None:
 async def connect_client(settings: Settings) -> RegistrationClient:
     from plumbing.connect import connect
 
-    sessions = make_sessions(make_engine(settings.database_url))
+    sessions = make_sessions(make_engine(settings.database_url, settings.data_key))
     documents = LocalDocumentStore(settings.document_dir)
     return RegistrationClient(
         await connect(settings),

@@ -22,7 +22,7 @@ T = TypeVar("T")
 
 def _tokens_run(work: Callable[[ServiceTokens], Awaitable[T]]) -> T:
     async def main() -> T:
-        engine = make_engine(Settings().database_url)
+        engine = make_engine(Settings().database_url, Settings().data_key)
         try:
             return await work(ServiceTokens(make_sessions(engine)))
         finally:

@@ -12,16 +12,22 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from store.sealed import attach_data_key
+
 # How long a SQLite writer waits for the lock. Shorter than an activity's start-to-close timeout
 # (workflows/common.py, 10 s): a writer that waited the whole timeout had already been given up,
 # and its retry queued behind the same lock (an Update answered after 25 s under load).
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
+    """`data_key` (`Settings.data_key`) seals and opens the personal-data columns
+    (`store.sealed`); an engine without it refuses to read or write them."""
     # No statement parameters in errors and logs: an IntegrityError would otherwise print the
     # row, name, phone and e-mail included, into the worker's log and the activity's failure.
     engine = create_async_engine(url, hide_parameters=True)
+    if data_key:
+        attach_data_key(engine.sync_engine.dialect, data_key)
     if engine.dialect.name == "sqlite":
         # Activities write concurrently: WAL lets readers run beside the writer, and the busy
         # timeout makes a writer wait for the lock instead of failing at once.

@@ -33,6 +33,10 @@ class DocumentStore(Protocol):
         """Whether ``ref`` is stored; ValueError if malformed."""
         ...
 
+    async def delete(self, ref: str) -> bool:
+        """Remove ``ref`` (the retention purge); False if it was not stored. Idempotent."""
+        ...
+
 
 def ref_of(data: bytes) -> str:
     """The reference a document with these bytes is stored under."""
@@ -72,6 +76,18 @@ class LocalDocumentStore:
 
     async def exists(self, ref: str) -> bool:
         return await asyncio.to_thread(self.path(ref).is_file)
+
+    async def delete(self, ref: str) -> bool:
+        path = self.path(ref)
+
+        def unlink() -> bool:
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                return False
+            return True
+
+        return await asyncio.to_thread(unlink)
 
     @staticmethod
     def _write(path: Path, data: bytes) -> None:

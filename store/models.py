@@ -6,8 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, MetaData, String, Text
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, validates
 from sqlalchemy.types import TypeDecorator
+
+from store.sealed import Keyed, Sealed
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -58,7 +60,7 @@ class Resident(Base):
     __tablename__ = "residents"
 
     id_number_hmac: Mapped[str] = mapped_column(String(64), primary_key=True)
-    name: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(Sealed("residents.name"))
 
 
 class Account(Base):
@@ -71,9 +73,12 @@ class Account(Base):
     applicant_key: Mapped[str] = mapped_column(String(64), unique=True)
     # The ID number, AES-GCM under JSHR_DATA_KEY (store/crypto.py); `applicant_key` is its HMAC.
     id_number_encrypted: Mapped[str | None] = mapped_column(Text)
-    name: Mapped[str] = mapped_column(String(40))
-    phone: Mapped[str] = mapped_column(String(11), unique=True)
-    email: Mapped[str] = mapped_column(String(254))
+    # Name, phone and e-mail sealed under JSHR_DATA_KEY (store/sealed.py); `phone_hmac` is what
+    # look-ups and the one-account-per-phone rule compare.
+    name: Mapped[str] = mapped_column(Sealed("accounts.name"))
+    phone: Mapped[str] = mapped_column(Sealed("accounts.phone"))
+    phone_hmac: Mapped[str] = mapped_column(Keyed(), unique=True)
+    email: Mapped[str] = mapped_column(Sealed("accounts.email"))
     unit_code: Mapped[str | None] = mapped_column(ForeignKey("units.code"))
     role: Mapped[str] = mapped_column(String(20))
     permissions: Mapped[list[str]] = mapped_column(JSON)
@@ -81,6 +86,11 @@ class Account(Base):
     # The registration that created it: what makes provisioning idempotent.
     registration_id: Mapped[str | None] = mapped_column(String(200), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    @validates("phone")
+    def _keep_phone_hmac(self, _key: str, phone: str) -> str:
+        self.phone_hmac = phone  # Keyed: stored as its HMAC
+        return phone
 
 
 class Invitation(Base):
@@ -101,7 +111,8 @@ class PhoneCode(Base):
 
     idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
     registration_id: Mapped[str] = mapped_column(String(200), index=True)
-    phone: Mapped[str] = mapped_column(String(11), index=True)
+    # Only its HMAC (Keyed): the hourly cap per number compares it, nobody reads it back.
+    phone: Mapped[str] = mapped_column(Keyed(), index=True)
     code_hmac: Mapped[str] = mapped_column(String(64))
     sent_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -133,17 +144,28 @@ class Signature(Base):
 
 
 class OutboxMessage(Base):
-    """Every SMS and e-mail, once per idempotency key; the embedded channel's delivery record."""
+    """Every SMS and e-mail, once per idempotency key; the embedded channel's delivery record.
+
+    Recipient and body are sealed (an SMS body may carry a one-time code); a message delivered
+    through a real gateway keeps neither (both emptied, `notify.outbox`), and the purge deletes
+    the rows of finished registrations."""
 
     __tablename__ = "outbox"
 
     idempotency_key: Mapped[str] = mapped_column(String(250), primary_key=True)
     channel: Mapped[str] = mapped_column(String(10))
-    recipient: Mapped[str] = mapped_column(String(254), index=True)
+    recipient: Mapped[str] = mapped_column(Sealed("outbox.recipient"))
+    recipient_hmac: Mapped[str] = mapped_column(Keyed(), index=True)
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Sealed("outbox.body"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @validates("recipient")
+    def _keep_recipient_hmac(self, _key: str, recipient: str) -> str:
+        if recipient:  # cleared once delivered: the HMAC stays
+            self.recipient_hmac = recipient  # Keyed: stored as its HMAC
+        return recipient
 
 
 class AuditEvent(Base):
@@ -240,3 +262,24 @@ class OneTimeCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     attempts_left: Mapped[int] = mapped_column(Integer)
     used: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class RegistrationDocument(Base):
+    """Which registration sent which stored photo: what the retention purge deletes by."""
+
+    __tablename__ = "registration_documents"
+
+    registration_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    ref: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+
+
+class RegistrationEnd(Base):
+    """How and when a registration ended, and when the purge deleted what it held."""
+
+    __tablename__ = "registration_ends"
+
+    registration_id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    stage: Mapped[str] = mapped_column(String(20))
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    documents_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    applicant_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -96,6 +96,18 @@ APPLICANTS = (
         "13800000004",
         "chenjing@example.cn",
     ),
+    Person(
+        "周婷",
+        make_id_number("320115", date(1993, 4, 12), 505),
+        "13800000005",
+        "zhouting@example.cn",
+    ),
+    Person(
+        "吴磊",
+        make_id_number("320116", date(1986, 9, 30), 606),
+        "13800000006",
+        "wulei@example.cn",
+    ),
 )
 
 DEMO_INVITATION = "INVITE-DEMO-CENTRE-0001"

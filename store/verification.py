@@ -204,7 +204,7 @@ class ApplicationChecks:
                 _refusal("username.taken", ["username"], suggestions=", ".join(suggestion))
             )
         phone_owner = await session.scalar(
-            select(Account.applicant_key).where(Account.phone == request.phone)
+            select(Account.applicant_key).where(Account.phone_hmac == request.phone)
         )
         if phone_owner is not None and phone_owner != key:
             refusals.append(_refusal("phone.bound", ["phone"]))

@@ -74,7 +74,7 @@ async def outbox(
 ) -> list[OutboxMessage]:
     query = select(OutboxMessage).order_by(OutboxMessage.created_at)
     if recipient is not None:
-        query = query.where(OutboxMessage.recipient == recipient)
+        query = query.where(OutboxMessage.recipient_hmac == recipient)
     if channel is not None:
         query = query.where(OutboxMessage.channel == channel)
     async with app.sessions() as session:

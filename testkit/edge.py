@@ -112,3 +112,29 @@ async def serve(edge: Edge, port: int | None = None) -> AsyncIterator[Edge]:
         server.should_exit = True
         await task
         edge.url = None
+
+
+@dataclass(frozen=True)
+class Codec:
+    """What the `temporal` CLI needs to reach the edge's codec as an operator, as the README
+    shows it: the endpoint as a flag, the header in TEMPORAL_CODEC_AUTH (no command line)."""
+
+    endpoint: str
+    auth: str
+
+    @property
+    def flags(self) -> list[str]:
+        return ["--codec-endpoint", self.endpoint]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {"TEMPORAL_CODEC_AUTH": self.auth}
+
+
+@asynccontextmanager
+async def operator_codec(served: Edge) -> AsyncIterator[Codec]:
+    """The codec of a served edge (`serve`), for `sysadmin` (who holds payloads:decode)."""
+    assert served.url is not None, "serve the edge first"
+    async with served.client() as browser:
+        await served.login(browser, "sysadmin")
+        yield Codec(f"{served.url}/codec/", f"Bearer {browser.cookies['jshr_staff']}")

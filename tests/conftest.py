@@ -82,7 +82,7 @@ async def app(migrated_template: Path, tmp_path: Path) -> AsyncIterator[App]:
         # The Java time-skipping server cannot continue-as-new; the dev-server tests do.
         continue_as_new_between_rounds=False,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     await seed_demo(make_sessions(engine), settings)
     for data in sample_documents().values():
         await LocalDocumentStore(settings.document_dir).put(data, content_type="image/jpeg")

@@ -22,6 +22,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.accounts import INVITATION_TAKEN, USERNAME_TAKEN, AccountActivities
     from activities.notifications import NotificationActivities
     from activities.phone import PhoneActivities
+    from activities.retention import RetentionActivities
     from activities.review import ReviewActivities
     from activities.verification import VerificationActivities
     from domain import texts
@@ -35,6 +36,7 @@ with workflow.unsafe.imports_passed_through():
         CheckPhoneCodeInput,
         Continuation,
         ProcessPolicy,
+        RecordEndInput,
         RecordSignatureInput,
         RegistrationInput,
         ReleaseInvitationInput,
@@ -96,6 +98,8 @@ TAKEN_SINCE_VERIFICATION = (USERNAME_TAKEN, INVITATION_TAKEN)
 # An activity that gave up after its bounded retries ends the registration as `failed`.
 RETRIES_EXHAUSTED = "bounded-retries-failed-stage"
 RELEASE_INVITATION = "release-invitation-at-end"
+# Registrations from before it never recorded their end: the retention purge counts from it.
+RECORD_END = "record-end-for-retention"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -426,6 +430,15 @@ class RegistrationWorkflow:
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
             text = {Stage.REJECTED_FINAL: texts.REJECTED_FINAL, Stage.EXPIRED: texts.EXPIRED}
             await self._notify_applicant(stage.value, *text[stage])
+        if workflow.patched(RECORD_END):
+            await workflow.execute_activity_method(
+                RetentionActivities.record_end,
+                RecordEndInput(
+                    registration_id=self._registration_id, stage=stage.value, at=workflow.now()
+                ),
+                summary="record the end (retention)",
+                **ACTIVITY,
+            )
         # Let running handlers (a late decision, a nudge) answer before the workflow closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return RegistrationOutcome(stage=stage, account=self._account, refusals=self._refusals)

@@ -11,10 +11,12 @@ from pydantic import (
     AwareDatetime,
     ConfigDict,
     Discriminator,
+    Field,
     RootModel,
     Tag,
 )
 
+from domain.assertions import Assertion
 from domain.contracts.base import Account, AuditEntry, Message, Refusal
 from domain.contracts.permissions import (
     ChangeAction,
@@ -281,3 +283,42 @@ class HolderNotice(Message):
     username: str
     subject: str
     body: str
+
+
+class RecordEndInput(Message):
+    registration_id: str
+    stage: str
+    at: AwareDatetime
+
+
+class PurgeInput(Message):
+    at: AwareDatetime
+
+
+class PurgeReport(Message):
+    """What one purge deleted (each registration's share is in the audit table)."""
+
+    registrations: int = 0
+    documents: int = 0
+    messages: int = 0
+    applicant_records: int = 0
+
+
+class ErasureRequest(Message):
+    """The `ErasureWorkflow` input: the applicant asks that their registration's data be
+    deleted now (PIPL art. 47). Workflow ID: `erasure-<registration workflow ID>`."""
+
+    registration: str = Field(pattern=r"^registration-[0-9a-f]{32}$")
+    assertion: Assertion | None = None
+
+
+class ErasureInput(Message):
+    registration: str
+    at: AwareDatetime
+
+
+class ErasureResult(Message):
+    erased: bool
+    code: str = ""
+    message_zh: str = ""
+    records: int = 0

@@ -98,7 +98,7 @@ def build_services(
     signer = settings.assertion_signer()
     if signer is None:
         raise ValueError("JSHR_ASSERTION_SIGNING_KEY is not set: the edge cannot vouch for anyone")
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     db = make_sessions(engine)
     store = SessionStore(db, settings, clock=clock)
     notifier = Notifier(db, settings)

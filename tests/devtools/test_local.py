@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from config import Settings
-from devtools.local import _read_env, demo_admin_passwords, dev_server_args, ensure_dev_secrets
+from devtools.local import (
+    _read_env,
+    demo_admin_passwords,
+    dev_server_args,
+    ensure_dev_secrets,
+    private_state,
+)
 from domain import rules
 from domain.assertions import AssertionVerifier, parse_signing_key, parse_trusted_keys
 
@@ -84,3 +91,32 @@ def test_the_demo_admins_passwords_are_random_policy_proof_and_kept(tmp_path: Pa
         rules.check_password(password, username=name, birth_date=None)
     other = demo_admin_passwords(names, tmp_path / "elsewhere.env")
     assert other != first
+
+
+def test_everything_under_var_becomes_the_owners_alone(tmp_path: Path) -> None:
+    var = tmp_path / "var"
+    (var / "documents" / "ab").mkdir(parents=True)
+    for path in (var / "app.db", var / "temporal.db-wal", var / "documents" / "ab" / "abc"):
+        path.write_bytes(b"x")
+        path.chmod(0o644)
+    (var / "documents").chmod(0o755)
+    before = os.umask(0o022)
+    try:
+        private_state(var)
+        (var / "later.db").write_bytes(b"x")  # what the process creates afterwards
+        (var / "later").mkdir()
+    finally:
+        os.umask(before)
+    modes = {
+        str(path.relative_to(var)): stat.S_IMODE(path.stat().st_mode) for path in var.rglob("*")
+    }
+    assert stat.S_IMODE(var.stat().st_mode) == 0o700
+    assert modes == {
+        "app.db": 0o600,
+        "temporal.db-wal": 0o600,
+        "later.db": 0o600,
+        "later": 0o700,
+        "documents": 0o700,
+        "documents/ab": 0o700,
+        "documents/ab/abc": 0o600,
+    }

@@ -178,3 +178,30 @@ def test_malformed_trusted_keys_are_refused_at_start(text: str) -> None:
 def test_every_refusal_code_has_its_texts() -> None:
     codes = {code for _, _, code in REFUSALS if code} | {KIND, ACTOR}
     assert codes == set(texts.ASSERTIONS)
+
+
+def test_an_erasure_is_the_named_registrations_applicant_alone() -> None:
+    """The erasure workflow is not the registration: the actor is the applicant of the
+    registration its input names, and no other registration's session."""
+    from domain.contracts.internal import ErasureRequest
+
+    erasure_of = senders("applicant", names_actor="registration")
+    mine = ErasureRequest(registration="registration-" + "a" * 32)
+
+    def asserted(actor: str) -> Assertion:
+        return signed(
+            mine,
+            actor=actor,
+            actor_kind="applicant",
+            workflow_id=WORKFLOW,
+            message="erase",
+            round=None,
+        )
+
+    owner = applicant_actor(mine.registration)
+    assert vouch(erasure_of, asserted(owner), mine, message="erase", round=None) is None
+    other = applicant_actor("registration-" + "b" * 32)
+    assert vouch(erasure_of, asserted(other), mine, message="erase", round=None) == (
+        "assertion.wrong_actor"
+    )
+    assert vouch(erasure_of, None, mine, message="erase", round=None) == "assertion.missing"

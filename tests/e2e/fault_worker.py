@@ -52,7 +52,7 @@ async def main(activity: str, when: str, directory: str) -> None:
     worker = build_worker(
         await connect(settings),
         settings,
-        make_sessions(make_engine(settings.database_url)),
+        make_sessions(make_engine(settings.database_url, settings.data_key)),
         interceptors=[HoldAt(activity, when, Path(directory))],
     )
     await worker.run()

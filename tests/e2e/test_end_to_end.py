@@ -9,11 +9,11 @@ import os
 import sys
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
 
 import pytest
 from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError
+from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
@@ -24,7 +24,7 @@ from starter.client import RegistrationClient
 from store.models import Account, OutboxMessage
 from store.seed import APPLICANTS
 from testkit import count, eventually, reach, request
-from testkit.edge import demo_admins_with_password, make_edge, serve
+from testkit.edge import Codec, demo_admins_with_password, make_edge, operator_codec, serve
 from testkit.harness import App, registration_client
 from testkit.processes import free_port, worker_env, worker_process
 
@@ -108,14 +108,6 @@ async def test_worker_killed_while_waiting_for_review_loses_nothing(dev_env, app
     assert await count(app, OutboxMessage, OutboxMessage.subject == "验证码") == 1
 
 
-@dataclass(frozen=True)
-class Codec:
-    """The edge's codec endpoint and an operator's `Authorization` header for it."""
-
-    endpoint: str
-    auth: str
-
-
 async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: Codec | None = None) -> str:
     """The `temporal` CLI; payloads are encrypted, so it decodes through the edge's codec, as
     the operator who logged in (the header in TEMPORAL_CODEC_AUTH: not on the command line)."""
@@ -124,8 +116,8 @@ async def temporal_cli(dev_env: WorkflowEnvironment, *args: str, codec: Codec | 
         *args,
         "--address",
         dev_env.client.service_client.config.target_host,
-        *(["--codec-endpoint", codec.endpoint] if codec else []),
-        env={**os.environ, **({"TEMPORAL_CODEC_AUTH": codec.auth} if codec else {})},
+        *(codec.flags if codec else []),
+        env={**os.environ, **(codec.env if codec else {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
     )
@@ -165,10 +157,9 @@ async def codec_endpoint(app: App) -> AsyncIterator[Codec]:
     async with (
         edge.app.router.lifespan_context(edge.app),
         serve(edge) as served,
-        served.client() as browser,
+        operator_codec(served) as codec,
     ):
-        await served.login(browser, "sysadmin")
-        yield Codec(f"{served.url}/codec/", f"Bearer {browser.cookies['jshr_staff']}")
+        yield codec
 
 
 async def test_an_integrator_needs_only_the_temporal_cli_and_json(
@@ -190,6 +181,7 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         workflow_id,
         "--input",
         json.dumps(application, ensure_ascii=False),
+        codec=codec_endpoint,
     )
 
     async def stage_is(expected: str) -> bool:
@@ -239,11 +231,38 @@ async def test_an_integrator_needs_only_the_temporal_cli_and_json(
         await vouched(
             dev_env, app, workflow_id, "review_decision", decision, "staff:admin_hospital"
         ),
+        codec=codec_endpoint,
     )
     out = await temporal_cli(
         dev_env, "workflow", "result", "-w", workflow_id, "-o", "json", codec=codec_endpoint
     )
     assert json.loads(out)["result"]["stage"] == "completed"
+
+
+async def test_a_start_without_the_codec_fails_at_once_and_says_to_use_it(
+    dev_env, app, e2e
+) -> None:
+    """The README's `temporal workflow start` line without its codec flags: the worker refuses
+    the plaintext input, and the workflow fails with a named error instead of running on it."""
+    person = APPLICANTS[1]
+    workflow_id = e2e.workflow_id(person.id_number)
+    await temporal_cli(
+        dev_env,
+        *("workflow", "start", "--type", "RegistrationWorkflow"),
+        *("--task-queue", app.settings.task_queue, "--workflow-id", workflow_id),
+        *("--input", request(person).model_dump_json()),
+    )
+    with pytest.raises(WorkflowFailureError) as failed:
+        await dev_env.client.get_workflow_handle(workflow_id).result()
+    cause = failed.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "UnencryptedPayload" and cause.non_retryable
+    assert "--codec-endpoint" in cause.message
+    assert person.name not in cause.message and person.id_number not in cause.message
+    # Nothing ran on the plaintext: no SMS code, no activity at all.
+    assert await count(app, OutboxMessage, OutboxMessage.idempotency_key.contains(workflow_id)) == 0
+    history = await dev_env.client.get_workflow_handle(workflow_id).fetch_history()
+    assert not [e for e in history.events if e.HasField("activity_task_scheduled_event_attributes")]
 
 
 async def test_a_malformed_start_input_fails_the_workflow_without_echoing_it(

@@ -226,7 +226,7 @@ async def test_a_form_without_a_photo_is_refused_at_its_field_and_starts_nothing
     assert "请上传身份证人像面照片" in answer.text
     assert 'id="f-phone"' in answer.text and "有效的中国大陆手机号码" in answer.text
     assert f'value="{PERSON.name}"' in answer.text
-    assert await count(edge.db, Account, Account.name == PERSON.name) == 0
+    assert await count(edge.db, Account, Account.phone_hmac == PERSON.phone) == 0
 
 
 async def test_a_page_without_the_csrf_token_is_refused_as_a_page(edge: Edge) -> None:

@@ -12,7 +12,8 @@ from devtools.demo import read_sms_code
 from devtools.samples import card_jpeg
 from domain import rules
 from domain.contracts.registration import Stage
-from store.models import Account, OutboxMessage
+from store.documents import LocalDocumentStore
+from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL, Person
 from testkit import PASSWORD, count, eventually, reach
 from testkit.edge import Edge
@@ -211,7 +212,7 @@ async def test_a_returning_applicant_proves_the_phone_by_sms(live: Edge) -> None
         async def texts(phone: str) -> list[str]:
             async with live.db.sessions() as session:
                 rows = await session.scalars(
-                    select(OutboxMessage.body).where(OutboxMessage.recipient == phone)
+                    select(OutboxMessage.body).where(OutboxMessage.recipient_hmac == phone)
                 )
                 return [body for body in rows if "查看注册申请" in body]
 
@@ -318,3 +319,66 @@ async def test_a_rejected_applicant_resubmits_through_the_api(live: Edge) -> Non
     # Verified anew; the phone was proved in round 1.
     await reach(client, workflow_id, Stage.AWAITING_REVIEW)
     assert (await client.status(workflow_id)).round == 2
+
+
+async def test_an_applicant_sees_what_is_held_about_them_and_no_one_else_does(
+    live: Edge,
+) -> None:
+    assert live.harness is not None
+    async with live.client() as applicant, live.client() as other:
+        started = await start(applicant)
+        workflow_id = started.json()["workflow_id"]
+        csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+        code = await read_sms_code(live.db.sessions, APPLICANTS[0].phone)
+        await applicant.post(f"{API}/{workflow_id}/phone-code", json={"code": code}, headers=csrf)
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_REVIEW)
+
+        held = await applicant.get(f"{API}/{workflow_id}/personal-data")
+        assert held.status_code == 200, held.text
+        assert held.headers["cache-control"] == "no-store"
+        data = held.json()
+        assert data["application"]["id_number"] == APPLICANTS[0].id_number
+        assert data["application"]["phone"] == APPLICANTS[0].phone
+        assert [m["subject"] for m in data["messages"]][:1] == ["验证码"]
+        assert data["phone_codes_sent"] == 1 and len(data["photos"]) == 2
+        assert "new application" in [event["outcome"] for event in data["audit"]]
+        assert data["ended_at"] is None and data["other_records_deleted_after"] is None
+        assert code not in held.text  # what was sent, never the code itself
+
+        other_csrf = (await other.get("/api/v1/csrf")).json()["csrf_token"]
+        refused = await other.get(
+            f"{API}/{workflow_id}/personal-data", headers={"X-CSRF-Token": other_csrf}
+        )
+        assert refused.status_code in (401, 403)
+        assert APPLICANTS[0].id_number not in refused.text
+
+
+async def test_an_applicant_without_an_account_has_the_registration_erased(live: Edge) -> None:
+    assert live.harness is not None
+    documents = LocalDocumentStore(live.db.settings.document_dir)
+    async with live.client() as applicant:
+        started = await start(applicant)
+        workflow_id = started.json()["workflow_id"]
+        csrf = {"X-CSRF-Token": started.json()["csrf_token"]}
+        await reach(live.harness.client, workflow_id, Stage.AWAITING_PHONE_CODE)
+
+        running = await applicant.post(f"{API}/{workflow_id}/erasure", headers=csrf)
+        assert running.status_code == 200, running.text
+        assert running.json()["erased"] is False
+        assert running.json()["code"] == "erasure.still_running"
+        photos = (await applicant.get(f"{API}/{workflow_id}/personal-data")).json()["photos"]
+        assert [await documents.exists(ref) for ref in photos] == [True, True]
+
+        await applicant.post(f"{API}/{workflow_id}/withdrawal", json={"reason": ""}, headers=csrf)
+        outcome = await live.harness.client.result(workflow_id)
+        assert outcome.stage == Stage.WITHDRAWN
+        erased = await applicant.post(f"{API}/{workflow_id}/erasure", headers=csrf)
+        assert erased.status_code == 200 and erased.json()["erased"] is True, erased.text
+
+    assert [await documents.exists(ref) for ref in photos] == [False, False]
+    mine = OutboxMessage.idempotency_key.startswith(workflow_id)
+    assert await count(live.db, OutboxMessage, mine) == 0
+    assert await count(live.db, PhoneCode, PhoneCode.registration_id.startswith(workflow_id)) == 0
+    erasures = AuditEvent.kind == "erasure", AuditEvent.registration_id.startswith(workflow_id)
+    assert await count(live.db, AuditEvent, *erasures, AuditEvent.actor == "applicant") == 1

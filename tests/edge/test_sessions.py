@@ -168,7 +168,7 @@ async def test_admins_owe_an_sms_code_when_the_second_factor_is_on(edge: Edge) -
         async with edge.db.sessions() as session:
             sms = (
                 await session.scalars(
-                    select(OutboxMessage).where(OutboxMessage.recipient == "13900000001")
+                    select(OutboxMessage).where(OutboxMessage.recipient_hmac == "13900000001")
                 )
             ).one()
         match = re.search(r"验证码为(\d{6})", sms.body)

@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
     from config import parse_codec_keys
     from plumbing.codec import (
         ENCODING,
+        UNENCRYPTED_METADATA,
         EncryptionCodec,
         TamperedPayloadError,
         UnknownKeyError,
@@ -124,9 +125,20 @@ async def test_payload_cannot_move_between_key_ids() -> None:
         await codec.decode([encoded])
 
 
-async def test_unencrypted_payloads_pass_through_decode() -> None:
-    codec = EncryptionCodec({"k1": NEW}, "k1")
-    assert await codec.decode([plain(NAME)]) == [plain(NAME)]
+async def test_an_unencrypted_payload_is_marked_and_refused() -> None:
+    """The codec server still shows what came in plaintext; our converter refuses to read it."""
+    converter = data_converter({"k1": NEW}, "k1")
+    assert converter.payload_codec is not None
+    [decoded] = await converter.payload_codec.decode([plain(NAME)])
+    assert decoded.data == plain(NAME).data
+    assert decoded.metadata[UNENCRYPTED_METADATA] == b"1"
+    with pytest.raises(ApplicationError) as refused:
+        converter.payload_converter.from_payloads([decoded], [str])
+    assert refused.value.type == "UnencryptedPayload" and refused.value.non_retryable
+    assert "codec" in refused.value.message and NAME not in refused.value.message
+    [sealed] = await converter.payload_codec.encode([plain(NAME)])
+    [opened] = await converter.payload_codec.decode([sealed])
+    assert converter.payload_converter.from_payloads([opened], [str]) == [NAME]
 
 
 def test_parse_keys() -> None:

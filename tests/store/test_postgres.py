@@ -99,7 +99,7 @@ async def pg_url(pg_admin: asyncpg.Connection) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def sessions(pg_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = make_engine(pg_url)
+    engine = make_engine(pg_url, Settings().data_key)
     yield make_sessions(engine)
     await engine.dispose()
 
@@ -117,7 +117,7 @@ async def app(pg_url: str, tmp_path: Path) -> AsyncIterator[App]:
         # The Java time-skipping server cannot continue-as-new.
         continue_as_new_between_rounds=False,
     )
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, settings.data_key)
     await seed_demo(make_sessions(engine), settings)
     for data in sample_documents().values():
         await LocalDocumentStore(settings.document_dir).put(data, content_type="image/jpeg")
@@ -168,7 +168,7 @@ async def test_migrations_upgrade_downgrade_and_upgrade_again(
 
 
 async def test_the_models_match_the_migrated_schema(pg_url: str) -> None:
-    engine = make_engine(pg_url)
+    engine = make_engine(pg_url, Settings().data_key)
     async with engine.connect() as connection:
         differences = await connection.run_sync(
             lambda sync: compare_metadata(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
 
 import pytest
@@ -10,12 +11,15 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from devtools.demo import read_sms_code
+from devtools.samples import make_card
 from domain.contracts.base import ApplicationRefused
 from domain.contracts.registration import PhoneCodeOutcome, RejectionReason, ReviewDecision, Stage
 from domain.roles import Role
+from edge.intake import build_request
+from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, OutboxMessage, Signature
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE
-from testkit import count, eventually, outbox, reach, request
+from testkit import TODAY, count, eventually, form, outbox, reach, request
 from testkit.harness import start_and_verify_phone
 
 pytestmark = pytest.mark.asyncio
@@ -341,3 +345,39 @@ async def test_an_admin_who_may_not_decide_is_refused(ts, case) -> None:
     assert (await ts.client.status(workflow_id)).stage == Stage.AWAITING_REVIEW
     await ts.client.withdraw(workflow_id)
     await ts.client.result(workflow_id)
+
+
+def other_photo(side: str) -> bytes:
+    """A photo no other test stores: the same card drawn at another size."""
+    out = io.BytesIO()
+    make_card(size=(1100, 693), side=side).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+async def test_a_refused_correction_writes_no_photo_an_accepted_one_does(ts) -> None:
+    """Photos of a correction are stored only once the `resubmit` Update was accepted."""
+    workflow_id = await start_and_verify_phone(ts)
+    await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
+    front, back = (other_photo(side) for side in ("front", "back"))
+    corrected = build_request(form(id_card_front=front, id_card_back=back), today=TODAY)
+    documents = LocalDocumentStore(ts.app.settings.document_dir)
+    refs = list(corrected.documents)
+
+    with pytest.raises(WorkflowUpdateFailedError):  # not awaiting a correction
+        await ts.client.resubmit(workflow_id, corrected.request, corrected.documents)
+    assert [await documents.exists(ref) for ref in refs] == [False, False]
+
+    await ts.client.decide(
+        workflow_id,
+        reviewer_id="admin_hospital",
+        approve=False,
+        reason=RejectionReason.PHOTO_UNCLEAR,
+        fields=["id_card_front"],
+    )
+    await reach(ts.client, workflow_id, Stage.AWAITING_CORRECTION)
+    assert (
+        await ts.client.resubmit(workflow_id, corrected.request, corrected.documents)
+    ).round == 2
+    assert [await documents.exists(ref) for ref in refs] == [True, True]
+    # The verification found them: the correction goes on to review, not back to correction.
+    await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)

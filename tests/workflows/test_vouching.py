@@ -208,7 +208,7 @@ async def test_every_update_refuses_a_forgery_before_anything_reaches_history(de
     assert (await dev.client.status(workflow_id)).stage == Stage.AWAITING_PHONE_CODE
     assert await accepted_updates(dev.env, workflow_id) == 0
     assert await scheduled(dev.env, workflow_id, "check_phone_code") == 0
-    sms = OutboxMessage.channel == "sms", OutboxMessage.recipient == APPLICANTS[0].phone
+    sms = OutboxMessage.channel == "sms", OutboxMessage.recipient_hmac == APPLICANTS[0].phone
     assert await count(dev.app, OutboxMessage, *sms) == 1  # no resend
 
     assert (await dev.client.submit_phone_code(workflow_id, code)).outcome == "accepted"

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from domain import texts
 from domain.contracts.base import ApplicationRefused
+from domain.contracts.internal import ErasureResult
 from domain.contracts.registration import (
     NudgeResult,
     PhoneCodeResult,
@@ -25,6 +26,7 @@ from edge import signatures
 from edge.intake import ApplicationForm
 from edge.messages import EdgeRefused
 from edge.metrics import refused
+from edge.personal_data import HeldData, held_about
 from edge.registrations import CHINA
 from edge.tokens import SERVICE_PREFIX, ServiceIdentity
 from edge.web.deps import (
@@ -172,6 +174,27 @@ async def registration_status(
 ) -> RegistrationStatus:
     """Where the registration stands (masked), as the `status` query answers."""
     return await (await edge.registrations()).status(workflow_id)
+
+
+@router.get("/{workflow_id}/personal-data", responses=responses(401, 403, 404, 503))
+async def personal_data(
+    workflow_id: WorkflowId, _applicant: ApplicantOfPath, edge: Services
+) -> HeldData:
+    """What is held about the applicant (their own session only): the application, and every
+    message, code, photo, signature and audit row kept for it, with when the purge deletes
+    them."""
+    application = await (await edge.registrations()).application(workflow_id)
+    return await held_about(edge.db, edge.settings, workflow_id, application)
+
+
+@router.post("/{workflow_id}/erasure", responses=responses(401, 403, 503))
+async def erase(
+    workflow_id: WorkflowId, applicant: ApplicantOfPath, edge: Services
+) -> ErasureResult:
+    """Delete now what is held about an ended registration that created no account (an
+    `ErasureWorkflow`, audited). `erased` false with `code` `erasure.still_running` (withdraw
+    first) or `erasure.has_account` (the account's data stays; the user center manages it)."""
+    return await (await edge.registrations()).erase(workflow_id, actor=applicant.actor)
 
 
 @router.post("/{workflow_id}/phone-code", responses=responses(401, 403, 409, 422, 503))
