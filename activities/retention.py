@@ -42,7 +42,12 @@ from store.models import (
 log = logging.getLogger(__name__)
 
 # Ends that leave the applicant without an account: nothing of theirs needs to stay.
-WITHOUT_ACCOUNT = (Stage.WITHDRAWN.value, Stage.EXPIRED.value, Stage.REJECTED_FINAL.value)
+WITHOUT_ACCOUNT = (
+    Stage.WITHDRAWN.value,
+    Stage.EXPIRED.value,
+    Stage.REJECTED_FINAL.value,
+    Stage.FAILED.value,
+)
 
 
 async def record_documents(session: AsyncSession, registration_id: str, refs: list[str]) -> None:
