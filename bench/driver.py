@@ -28,6 +28,7 @@ from bench.skeleton import SkeletonWorkflow
 from bench.system import REVIEWER, Applicant, System
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from starter.client import RegistrationClient
+from store.crypto import DataCipher
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,7 @@ class Notices:
 
 
 _CODE = re.compile(r"验证码为(\d{6})")
+BODY_CONTEXT = "outbox.body"  # the context of OutboxMessage.body's Sealed column
 _REVIEW = re.compile(r"/round-(\d+)/new-application/")
 
 
@@ -100,8 +102,10 @@ class OutboxNotices(Notices):
     pooled connections. Rows are scanned from the oldest one not yet delivered.
     """
 
-    def __init__(self, database: Path, poll_interval: float) -> None:
+    def __init__(self, database: Path, data_key: str, poll_interval: float) -> None:
         super().__init__(poll_interval)
+        # Bodies are sealed (store.sealed): opened here as the SMS gateway would.
+        self._cipher = DataCipher(data_key)
         self._db = sqlite3.connect(
             f"file:{database}?mode=ro", uri=True, check_same_thread=False, timeout=10
         )
@@ -124,7 +128,9 @@ class OutboxNotices(Notices):
                 continue
             self._handled.add(rowid)
             workflow_id = key.split("/", 1)[0]
-            if "/phone-code-" in key and (code := _CODE.search(body)):
+            if "/phone-code-" in key and (
+                code := _CODE.search(self._cipher.decrypt(body, context=BODY_CONTEXT))
+            ):
                 found.append((workflow_id, "code", code.group(1)))
             elif (review := _REVIEW.search(key)) and key.endswith(f"/{REVIEWER}/sms"):
                 found.append((workflow_id, f"review-{review.group(1)}", ""))

@@ -253,7 +253,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             async with (
                 worker,
                 build_skeleton_worker(client, skeleton_queue, board),
-                OutboxNotices(system.database, poll) as outbox,
+                OutboxNotices(system.database, system.settings.data_key, poll) as outbox,
                 BoardNotices(board, poll) as notices,
             ):
                 ours = Registrations(system, outbox)
