@@ -80,12 +80,14 @@ class Running:
             )
         return ran.stdout
 
-    def temporal(self, *args: str) -> subprocess.CompletedProcess[str]:
+    def temporal(
+        self, *args: str, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
         """The raw `temporal` CLI, as anyone who reaches the server's port can use it."""
         return subprocess.run(
             [str(self.directory / ".venv" / "bin" / "temporal"), *args],
             cwd=self.directory,
-            env=user_env(),
+            env={**user_env(), **(env or {})},
             capture_output=True,
             text=True,
             timeout=60,

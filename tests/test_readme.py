@@ -42,8 +42,12 @@ def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
         applicant_password,  # register: the password, and again
         "admin_hospital",
         make_run.admin_password("admin_hospital"),
+        "sysadmin",  # the operator whose codec encrypts the forged decision
+        make_run.admin_password("sysadmin"),
         "sysadmin",  # the operator who decodes payloads in the UI and the CLI
         make_run.admin_password("sysadmin"),
+        applicant_password,  # register --print-request: the password, and again
+        applicant_password,
         "ouyangmingyue1988",
         applicant_password,
         "admin_hospital",
@@ -75,9 +79,12 @@ def test_every_command_of_the_readme_runs_as_written(make_run: Running) -> None:
     curl = output_of("X-CSRF-Token")
     assert "csrf_token" in curl and '"stage": "completed"' in curl
 
-    decoded = output_of("codec-auth")
+    decoded = output_of('query -w "$WF" --name status')
     assert "logged in as sysadmin" in decoded and "binary/encrypted" not in decoded
     assert '"stage":"completed"' in decoded  # the status query's answer, decrypted
+
+    raw = output_of("--print-request")  # an operator's start through the codec, then the code
+    assert "outcome:accepted" in raw and '"stage":"awaiting_review"' in raw, raw
 
     integrate = output_of("token create")
     wf2 = integrate.strip().splitlines()[-1]
