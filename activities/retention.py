@@ -12,10 +12,11 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import ColumnElement, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import InstrumentedAttribute
 from temporalio import activity
 
 from config import Settings
@@ -105,16 +106,9 @@ class RetentionActivities:
         only: set[str] | None = None,
     ) -> None:
         """`only`: these registrations, due or not (the applicant asked)."""
-        cutoff = inp.at - timedelta(days=self._settings.retention_documents_days)
-        which = (
-            RegistrationEnd.registration_id.in_(only)
-            if only is not None
-            else RegistrationEnd.ended_at <= cutoff
-        )
-        due = list(
-            await session.scalars(
-                select(RegistrationEnd).where(RegistrationEnd.documents_purged_at.is_(None), which)
-            )
+        days = self._settings.retention_documents_days
+        due = await _due(
+            session, inp.at - timedelta(days=days), only, RegistrationEnd.documents_purged_at
         )
         if not due:
             return
@@ -174,20 +168,13 @@ class RetentionActivities:
         tally: Counter[str],
         only: set[str] | None = None,
     ) -> None:
-        cutoff = inp.at - timedelta(days=self._settings.retention_applicant_days)
-        which = (
-            RegistrationEnd.registration_id.in_(only)
-            if only is not None
-            else RegistrationEnd.ended_at <= cutoff
-        )
-        due = list(
-            await session.scalars(
-                select(RegistrationEnd).where(
-                    RegistrationEnd.stage.in_(WITHOUT_ACCOUNT),
-                    RegistrationEnd.applicant_data_purged_at.is_(None),
-                    which,
-                )
-            )
+        days = self._settings.retention_applicant_days
+        due = await _due(
+            session,
+            inp.at - timedelta(days=days),
+            only,
+            RegistrationEnd.applicant_data_purged_at,
+            RegistrationEnd.stage.in_(WITHOUT_ACCOUNT),
         )
         for end in due:
             registration_id = end.registration_id
@@ -284,3 +271,22 @@ class RetentionActivities:
             )
         )
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+async def _due(
+    session: AsyncSession,
+    cutoff: datetime,
+    only: set[str] | None,
+    purged_at: InstrumentedAttribute[datetime | None],
+    *conditions: ColumnElement[bool],
+) -> list[RegistrationEnd]:
+    """Ends not purged yet of this kind (`purged_at`): those of `only`, or those before `cutoff`."""
+    which = (
+        RegistrationEnd.registration_id.in_(only)
+        if only is not None
+        else RegistrationEnd.ended_at <= cutoff
+    )
+    found = await session.scalars(
+        select(RegistrationEnd).where(purged_at.is_(None), which, *conditions)
+    )
+    return list(found)

@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from domain.contracts.base import FreeText, PlainText
-from domain.contracts.registration import RejectionReason, Stage
+from domain.contracts.registration import ApplicationView, RejectionReason, Stage
 from domain.roles import Role
+from edge.inbox import InboxItem
 
 
 class Body(BaseModel):
@@ -91,46 +92,20 @@ class WithdrawalBody(Body):
     reason: FreeText = Field(default="", max_length=200)
 
 
-class InboxEntry(Body):
-    workflow_id: str
-    masked_name: str
-    unit_code: str
-    unit_name: str
-    requested_role: Role | None
-    round: int
-    escalation_level: int
-    nudges: int
-    # When this round entered review, and when it is due (the policy's escalation).
-    entered_at: datetime | None
-    deadline: datetime | None
-
-
 class InboxPageView(Body):
     """One page of the inbox, the earliest deadline first."""
 
-    items: list[InboxEntry]
+    items: list[InboxItem]
     total: int
     page: int
     pages: int
 
 
-class ReviewedApplication(Body):
+class ReviewedApplication(ApplicationView):
     """The application for its reviewer (no password); photos at `…/photos/front|back`."""
 
     workflow_id: str
     stage: Stage
-    round: int
-    name: str
-    id_number: str
-    phone: str
-    email: str
-    unit_code: str
-    unit_name: str
-    username: str
-    requested_role: Role
-    id_card_front: str
-    id_card_back: str
-    changed_fields: list[str]
 
 
 class DecisionBody(Body):

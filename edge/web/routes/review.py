@@ -16,7 +16,7 @@ from edge.messages import EdgeRefused
 from edge.metrics import refused
 from edge.web.deps import CurrentStaff, Services, WorkflowId
 from edge.web.errors import responses
-from edge.web.schemas import DecisionBody, InboxEntry, InboxPageView, ReviewedApplication
+from edge.web.schemas import DecisionBody, InboxPageView, ReviewedApplication
 
 router = APIRouter(prefix="/api/v1/review", tags=["review"])
 
@@ -39,7 +39,7 @@ async def inbox(
     filters = InboxFilter(Tab(tab), unit_code, role, resubmitted, overdue)
     found = await reviewer_inbox(temporal, staff.account, filters, page=page, page_size=page_size)
     return InboxPageView(
-        items=[InboxEntry(**item.__dict__) for item in found.items],
+        items=found.items,
         total=found.total,
         page=found.page,
         pages=found.pages,
