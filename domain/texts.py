@@ -471,6 +471,7 @@ EDGE: dict[str, Text] = {
     ),
     "photo.required": Text("请上传身份证照片", "no photo was chosen"),
     "withdraw.unconfirmed": Text("请勾选确认撤回申请", "the withdrawal was not confirmed"),
+    "erasure.unconfirmed": Text("请勾选确认删除注册资料", "the erasure was not confirmed"),
     "resubmit.already_submitted": Text(
         "本轮已提交过更正,请等待审核", "a correction was already submitted for this round"
     ),
@@ -531,3 +532,39 @@ LIST_SEPARATOR = "、"
 ERASURE_DONE = "您的注册资料已删除"
 ERASURE_HAS_ACCOUNT = "该注册已开通账号，账号资料请在用户中心管理，不能在此删除"
 ERASURE_STILL_RUNNING = "该注册仍在办理中，请先撤回申请，再申请删除资料"
+
+# 我的个人信息 and 申请删除 (PIPL arts. 44-47): the applicant's pages. `{documents_days}` and
+# `{applicant_days}` are the retention settings.
+RIGHTS_RETENTION = (
+    "身份证照片和发给您的短信、邮件，在申请结束后{documents_days}天删除。"
+    "申请未开通账号的（撤回、过期、最终未通过或系统处理失败），验证码记录和电子签名"
+    "在申请结束后{applicant_days}天删除；流程记录（其中有加密保存的申请表）也在申请结束后"
+    "{applicant_days}天由系统自动删除。开通了账号的，账号资料随账号保存。"
+)
+RIGHTS_WHILE_RUNNING = "申请还在办理中，结束后才开始计算保存期限。"
+RIGHTS_AUDIT_KEPT = (
+    "审核、提醒、撤回和删除等操作记录作为依法处理的记录保留，其中不含您的姓名、"
+    "身份证号码和手机号码。"
+)
+ERASURE_ASSIGNING = "审核已通过，正在为您开通账号；开通后资料随账号保存，请在用户中心管理"
+ERASURE_ACCOUNT_HINT = (
+    "账号开通后，您的资料随账号保存，由用户中心和您所在单位的管理员管理；"
+    "如需更正或注销，请登录用户中心或联系单位管理员。"
+)
+ERASURE_TEMPORAL_NOTE = (
+    "申请表的内容还保存在流程记录中（加密保存，只有经授权并登录的运维人员可以查看），"
+    "按流程记录的保留期在申请结束后{applicant_days}天自动删除，不能提前单独删除。"
+)
+# What the page lists per record: the audit row's kind, and the message's channel.
+AUDIT_KIND_TEXT = {
+    "decision": "审核意见",
+    "refused_decision": "无权审核的操作（未生效）",
+    "reminder": "审核提醒",
+    "escalation": "上报系统管理员",
+    "withdrawal": "撤回申请",
+    "purge": "到期删除",
+    "erasure": "按您的申请删除",
+}
+AUDIT_KIND_OTHER = "系统记录"
+DECISION_TEXT = {"approve": "通过", "reject": "未通过"}
+CHANNEL_TEXT = {"sms": "短信", "email": "电子邮件"}

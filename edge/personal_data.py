@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
-from domain.contracts.registration import ApplicationView
+from domain.contracts.registration import ApplicationView, Stage
 from store.models import (
     AuditEvent,
     OutboxMessage,
@@ -19,6 +19,11 @@ from store.models import (
     RegistrationDocument,
     RegistrationEnd,
     Signature,
+)
+
+# The ends that leave no account (the purge's own list, activities/retention.WITHOUT_ACCOUNT).
+WITHOUT_ACCOUNT = frozenset(
+    stage.value for stage in (Stage.WITHDRAWN, Stage.EXPIRED, Stage.REJECTED_FINAL, Stage.FAILED)
 )
 
 
@@ -48,6 +53,9 @@ class HeldData(BaseModel):
     # When the daily purge deletes the photos and messages, and (no account) the rest.
     photos_and_messages_deleted_after: datetime | None
     other_records_deleted_after: datetime | None
+    # When the purge (or the applicant's erasure) did delete them; None while still held.
+    photos_and_messages_deleted_at: datetime | None = None
+    other_records_deleted_at: datetime | None = None
 
 
 async def held_about(
@@ -99,7 +107,7 @@ async def held_about(
             .order_by(RegistrationEnd.ended_at.desc())
         )
     ended_at = end.ended_at if end else None
-    without_account = end is not None and end.stage in ("withdrawn", "expired", "rejected_final")
+    without_account = end is not None and end.stage in WITHOUT_ACCOUNT
     return HeldData(
         application=application,
         messages=held_messages,
@@ -116,4 +124,6 @@ async def held_about(
             if ended_at and without_account
             else None
         ),
+        photos_and_messages_deleted_at=end.documents_purged_at if end else None,
+        other_records_deleted_at=end.applicant_data_purged_at if end else None,
     )

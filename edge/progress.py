@@ -92,7 +92,7 @@ def china_text(instant: datetime, *, with_year: bool = False) -> str:
     return f"{local.year}年{text}" if with_year else text
 
 
-def _reminder_text(label: str) -> str:
+def reminder_text(label: str) -> str:
     for pattern, text in _REMINDER_TEXT:
         if match := pattern.search(label):
             return text.format(*match.groups())
@@ -165,7 +165,7 @@ async def progress(edge: EdgeServices, status: RegistrationStatus) -> Progress:
         steps=_steps(status.stage, signature_required(unit, status.requested_role)),
         ended_text=_ENDED_TEXT.get(status.stage),
         review=review,
-        reminders=[Reminder(entry.at, _reminder_text(entry.outcome)) for entry in reminders],
+        reminders=[Reminder(entry.at, reminder_text(entry.outcome)) for entry in reminders],
         nudged_today=any(
             entry.outcome.startswith("nudge") and entry.at.astimezone(SHANGHAI).date() == today
             for entry in reminders

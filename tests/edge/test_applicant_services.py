@@ -15,7 +15,7 @@ from domain.contracts.base import AuditEntry
 from domain.contracts.registration import Stage
 from edge import consent, signatures
 from edge.messages import EdgeRefused
-from edge.progress import _reminder_text, _round_reminders, _steps, review_clock
+from edge.progress import _round_reminders, _steps, reminder_text, review_clock
 from edge.sessions import SessionStore
 
 
@@ -95,7 +95,7 @@ def test_the_reminders_of_this_round_in_the_applicants_words() -> None:
         AuditEntry(at=at, kind="reminder", actor="system", outcome="nudge 1"),
         AuditEntry(at=at, kind="escalation", actor="system", outcome="working-day 3 escalation"),
     ]
-    texts = [_reminder_text(entry.outcome) for entry in _round_reminders(history)]
+    texts = [reminder_text(entry.outcome) for entry in _round_reminders(history)]
     assert texts == ["已通知审核人", "第1个工作日,已提醒审核人", "您催办了一次", "已上报系统管理员"]
 
 

@@ -38,7 +38,7 @@ router = APIRouter(prefix="/register", include_in_schema=False)
 _CODE = re.compile(r"^\d{6}$")
 # Stages where the page waits for the worker and looks again by itself.
 _BUSY = frozenset({Stage.VERIFYING, Stage.ASSIGNING_ROLE})
-_CAN_WITHDRAW = frozenset(
+CAN_WITHDRAW = frozenset(
     {
         Stage.VERIFYING,
         Stage.AWAITING_PHONE_CODE,
@@ -80,7 +80,7 @@ async def progress_page(
         "view": await progress(edge, status),
         "Stage": Stage,
         "busy": status.stage in _BUSY,
-        "can_withdraw": status.stage in _CAN_WITHDRAW,
+        "can_withdraw": status.stage in CAN_WITHDRAW,
         "correction_days": edge.settings.correction_window_days,
         "role_text": ROLE_TEXT_ZH,
         "when": china_text,
