@@ -1,7 +1,7 @@
 """`make run` as a user starts it, in a copy of the project: for the tests that use the whole
 system through its own doors (the README's commands, the raw `temporal` CLI, curl).
 
-It listens where the README says (7233, 8233, 8000, 8081, 9464), so nothing else may. The
+It listens where the README says (7233, 8233, 8000, 9464), so nothing else may. The
 environment it gets has no JSHR_* variable: the test suite's own keys would make it another
 system than the one `make run` sets up.
 """
@@ -23,7 +23,7 @@ import httpx
 
 from config import ROOT
 
-PORTS = {"Temporal": 7233, "the Web UI": 8233, "the edge": 8000, "the codec server": 8081}
+PORTS = {"Temporal": 7233, "the Web UI": 8233, "the edge": 8000, "the metrics": 9464}
 EDGE = "http://127.0.0.1:8000"
 
 
