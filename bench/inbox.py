@@ -36,6 +36,7 @@ from temporalio.testing import WorkflowEnvironment
 from bench.machine import describe, load_average
 from bench.system import BIN, bench_settings, migrate, use_run_keys
 from config import Settings
+from devtools.local import SQLITE_FLAGS
 from domain.assertions import new_signing_key
 from domain.contracts.registration import Stage
 from domain.roles import Role
@@ -189,10 +190,7 @@ async def main(args: argparse.Namespace) -> dict[str, Any]:
             search_attributes=search.ALL,
             dev_server_log_level="error",
             dev_server_extra_args=[
-                "--sqlite-pragma",
-                "journal_mode=wal",
-                "--sqlite-pragma",
-                "synchronous=normal",
+                *SQLITE_FLAGS,
             ],
         )
         try:

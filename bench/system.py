@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT, Settings
+from devtools.local import SQLITE_FLAGS
 from domain import rules
 from domain.assertions import new_signing_key
 from domain.contracts.registration import Consent, RegistrationRequest
@@ -79,10 +80,7 @@ async def start_dev_server(workdir: Path, *, in_memory: bool) -> WorkflowEnviron
         search_attributes=search.ALL,
         dev_server_log_level="error",
         dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *SQLITE_FLAGS,
             *limits.dev_server_flags(),
         ],
     )

@@ -16,7 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
-from devtools.local import register_search_attributes
+from devtools.local import SQLITE_FLAGS, register_search_attributes
 from plumbing import limits, search
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -110,10 +110,7 @@ async def dev_env() -> AsyncIterator[WorkflowEnvironment]:
         data_converter=converter(),
         search_attributes=search.ALL,
         dev_server_extra_args=[
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *SQLITE_FLAGS,
             *limits.dev_server_flags(),
         ],
     )

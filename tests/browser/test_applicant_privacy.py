@@ -18,6 +18,7 @@ from playwright.async_api import BrowserContext, expect
 from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT
+from devtools.local import SQLITE_FLAGS
 from domain import rules
 from domain.contracts.registration import Stage
 from edge.tokens import ServiceTokens
@@ -59,10 +60,7 @@ async def dev_env(temporal_db: Path) -> AsyncIterator[WorkflowEnvironment]:
         dev_server_extra_args=[
             "--db-filename",
             str(temporal_db),
-            "--sqlite-pragma",
-            "journal_mode=wal",
-            "--sqlite-pragma",
-            "synchronous=normal",
+            *SQLITE_FLAGS,
         ],
     )
     yield env
