@@ -23,8 +23,9 @@ TODAY = date(2026, 11, 29)
 PASSWORD = "Good#Pass-2026"
 
 
-def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm:
-    fields: dict[str, object] = {
+def form_fields(person: Person = APPLICANTS[0], **overrides: str) -> dict[str, str]:
+    """The form's text fields, as a browser or an integrator posts them."""
+    fields = {
         "name": person.name,
         "id_number": person.id_number,
         "phone": person.phone,
@@ -33,10 +34,18 @@ def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm
         "unit_name": PEOPLE_HOSPITAL[1],
         "username": rules.suggest_username(person.name, person.id_number),
         "password": PASSWORD,
+        "notice_version": "2026-01",
+    }
+    fields.update(overrides)
+    return fields
+
+
+def form(person: Person = APPLICANTS[0], **overrides: object) -> ApplicationForm:
+    fields: dict[str, object] = {
+        **form_fields(person),
         "requested_role": Role.USER,
         "id_card_front": card_jpeg("front"),
         "id_card_back": card_jpeg("back"),
-        "notice_version": "2026-01",
         "consented_at": datetime(2026, 11, 29, 8, 0, tzinfo=UTC),
     }
     fields.update(overrides)

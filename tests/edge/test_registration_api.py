@@ -10,31 +10,14 @@ from sqlalchemy import select
 
 from devtools.demo import read_sms_code
 from devtools.samples import card_jpeg
-from domain import rules
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
 from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
-from store.seed import APPLICANTS, HEALTH_CENTRE, PEOPLE_HOSPITAL, Person
-from testkit import PASSWORD, count, eventually, reach
+from store.seed import APPLICANTS, HEALTH_CENTRE, Person
+from testkit import count, eventually, form_fields, reach
 from testkit.edge import Edge
 
 API = "/api/v1/registrations"
-
-
-def form_fields(person: Person = APPLICANTS[0], **overrides: str) -> dict[str, str]:
-    fields = {
-        "name": person.name,
-        "id_number": person.id_number,
-        "phone": person.phone,
-        "email": person.email,
-        "unit_code": PEOPLE_HOSPITAL[0],
-        "unit_name": PEOPLE_HOSPITAL[1],
-        "username": rules.suggest_username(person.name, person.id_number),
-        "password": PASSWORD,
-        "notice_version": "2026-01",
-    }
-    fields.update(overrides)
-    return fields
 
 
 def photos() -> dict[str, tuple[str, bytes, str]]:

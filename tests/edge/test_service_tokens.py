@@ -12,8 +12,9 @@ from typer.testing import CliRunner, Result
 from edge.tokens import ServiceTokens, TokenError
 from starter.cli import app as cli
 from store.models import ServiceToken
+from testkit import form_fields
 from testkit.edge import Edge
-from tests.edge.test_registration_api import API, form_fields, photos
+from tests.edge.test_registration_api import API, photos
 
 
 async def test_a_token_is_shown_once_and_kept_only_as_a_hash(edge: Edge) -> None:
