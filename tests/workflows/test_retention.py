@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import select
 from temporalio.testing import WorkflowEnvironment
 
-from devtools.local import register_search_attributes
 from domain.contracts.internal import PurgeReport
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
 from store.models import AuditEvent, OutboxMessage, PhoneCode
 from store.seed import APPLICANTS
 from testkit import count, reach, sample_documents
-from testkit.harness import BIN, Harness, converter, start_and_verify_phone
+from testkit.harness import Harness, start_and_verify_phone, time_skipping_server
 from workflows.purge import PurgeWorkflow
 
 pytestmark = pytest.mark.asyncio
@@ -27,14 +26,9 @@ pytestmark = pytest.mark.asyncio
 
 @pytest.fixture(scope="module")
 async def time_env() -> AsyncIterator[WorkflowEnvironment]:
-    """A time-skipping server of this module's own: skipping months on the session's shared one
-    would also wake every timer the other tests left behind."""
-    env = await WorkflowEnvironment.start_time_skipping(
-        test_server_existing_path=str(BIN / "temporal-test-server"), data_converter=converter()
-    )
-    await register_search_attributes(env.client, "default")
-    yield env
-    await env.shutdown()
+    """A server of this module's own: it skips months (tests/conftest.py, `time_env`)."""
+    async with time_skipping_server() as env:
+        yield env
 
 
 async def purge(ts: Harness) -> PurgeReport:
