@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Insert, Table, event
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -41,6 +42,15 @@ def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def insert_new(session: AsyncSession, table: Table | type[Any]) -> Insert:
+    """INSERT that skips rows a unique key already holds (ON CONFLICT DO NOTHING, on SQLite and
+    PostgreSQL alike): an idempotent write in one statement, where a SELECT first would cost a
+    round trip and still race a concurrent attempt."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
