@@ -60,16 +60,16 @@ class AccountActivities(StoreActivities):
         role = Role(inp.request.requested_role)
         notice_key = f"{inp.registration_id}/approved"
         try:
+            # No look first: a retry's INSERT fails on the account's unique registration ID,
+            # and the handler below finds the account the first attempt made.
             async with self._sessions.begin() as session:
-                account = await _made_by(session, inp.registration_id)
-                if account is None:
-                    account = await self._create(session, inp, role, notice_key)
+                account = await self._create(session, inp, role, notice_key)
         except _InvitationTaken:
             raise _taken("invitation.used_in_review", "invitation_code", INVITATION_TAKEN) from None
         except IntegrityError:
             async with self._sessions() as session:
-                account = await _made_by(session, inp.registration_id)
-                if account is None:
+                made = await _made_by(session, inp.registration_id)
+                if made is None:
                     # Someone else took the username (or bound the phone) since verification.
                     # No `from`: the database's error quotes the row, and failures are logged.
                     phone_bound = await session.scalar(
@@ -77,10 +77,11 @@ class AccountActivities(StoreActivities):
                             models.Account.phone_hmac == inp.request.phone
                         )
                     )
-            if account is None:
+            if made is None:
                 if phone_bound is not None:
                     raise _taken("phone.bound_in_review", "phone", USERNAME_TAKEN) from None
                 raise _taken("username.taken_in_review", "username", USERNAME_TAKEN) from None
+            account = made
         await self._notifier.deliver([f"{notice_key}/sms", f"{notice_key}/email"])
         return account
 

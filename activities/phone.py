@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -32,20 +32,35 @@ class PhoneActivities(StoreActivities):
         """
         settings = self._settings
         async with self._sessions.begin() as session:
-            # One look at this phone's last hour answers both: a retry finds its own code among
-            # them (same input, so same phone and `sent_at` = `inp.at`), a new send its limits.
+            # One look answers all three: a retry finds its own code among the phone's last
+            # hour (same input, so same phone and `sent_at` = `inp.at`), a new send its limits
+            # there, and whether this registration has a live code the new one must replace.
+            same_phone = PhoneCode.phone == inp.phone
             sent = (
                 await session.execute(
-                    select(PhoneCode.idempotency_key, PhoneCode.sent_at)
-                    .where(PhoneCode.phone == inp.phone, PhoneCode.sent_at > inp.at - _HOUR)
+                    select(
+                        PhoneCode.idempotency_key,
+                        PhoneCode.sent_at,
+                        PhoneCode.registration_id,
+                        PhoneCode.used,
+                        same_phone.label("same_phone"),
+                    )
+                    .where(
+                        or_(
+                            and_(same_phone, PhoneCode.sent_at > inp.at - _HOUR),
+                            and_(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used),
+                        )
+                    )
                     .order_by(PhoneCode.sent_at)
                 )
             ).all()
-            if any(key == inp.idempotency_key for key, _ in sent):
+            if any(row.idempotency_key == inp.idempotency_key for row in sent):
                 # A retry: the code and its SMS were committed; make sure the SMS went out.
                 await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
                 return SendPhoneCodeResult(sent=True)
-            recent = [at for _, at in sent]
+            recent = [
+                row.sent_at for row in sent if row.same_phone and row.sent_at > inp.at - _HOUR
+            ]
             cooldown = timedelta(seconds=settings.phone_code_resend_cooldown_seconds)
             if recent and recent[-1] + cooldown > inp.at:
                 return SendPhoneCodeResult(
@@ -55,12 +70,13 @@ class PhoneActivities(StoreActivities):
                 return SendPhoneCodeResult(
                     sent=False, retry_after_seconds=_seconds(recent[0] + _HOUR - inp.at)
                 )
-            # A new code replaces any earlier one of this registration.
-            await session.execute(
-                update(PhoneCode)
-                .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
-                .values(used=True)
-            )
+            if any(row.registration_id == inp.registration_id and not row.used for row in sent):
+                # A new code replaces any earlier one of this registration.
+                await session.execute(
+                    update(PhoneCode)
+                    .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
+                    .values(used=True)
+                )
             code = f"{secrets.randbelow(1_000_000):06d}"
             ttl_minutes = settings.phone_code_ttl_seconds // 60
             # Plain INSERT: a concurrent attempt of the same key fails on the primary key and
