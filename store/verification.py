@@ -115,16 +115,18 @@ class ApplicationChecks:
                 _refusal("consent.outdated", ["consent"], version=request.consent.notice_version)
             )
         async with self._sessions() as session:
-            photo_refusals, newly_passed = await self._check_photos(
-                session, request, pending_documents or {}
-            )
-            refusals[:0] = photo_refusals
+            passed = await self._photos_passed(session, request)
             unit = await session.get(Unit, request.unit_code)
             refusals += self._check_unit(unit, request.unit_name)
             refusals += await self._check_identity(request)
             refusals += await self._check_uniqueness(session, request, inp.applicant_key)
             if request.requested_role == Role.UNIT_ADMIN:
                 refusals += await self._check_invitation(session, request, inp.registration_id)
+        # After the session: decoding takes a while, and must hold no pooled connection.
+        photo_refusals, newly_passed = await self._check_photos(
+            request, pending_documents or {}, passed
+        )
+        refusals[:0] = photo_refusals
         if newly_passed is not None and not refusals:
             # Only for an application that passed whole: a refused one starts nothing, and
             # leaves nothing about its photos behind.
@@ -146,26 +148,29 @@ class ApplicationChecks:
             continue_as_new_between_rounds=settings.continue_as_new_between_rounds,
         )
 
+    async def _photos_passed(self, session: AsyncSession, request: RegistrationRequest) -> bool:
+        """Whether this pair of photos passed the checks under the current limits."""
+        passed = await session.scalar(
+            select(PhotoCheck.checked_at).where(
+                PhotoCheck.front_ref == request.id_card_front,
+                PhotoCheck.back_ref == request.id_card_back,
+                PhotoCheck.limits == photo_check_key(self._settings.photo_limits()),
+            )
+        )
+        return passed is not None
+
     async def _check_photos(
-        self, session: AsyncSession, request: RegistrationRequest, pending: Mapping[str, bytes]
+        self, request: RegistrationRequest, pending: Mapping[str, bytes], passed: bool
     ) -> tuple[list[Refusal], dict[str, object] | None]:
         """The stored photos themselves, whoever started the workflow and with what refs; and
         the `photo_checks` row to write when they passed here.
 
-        A pair that passed before (the edge's pre-check, an earlier round) is not decoded
+        A pair that `passed` before (the edge's pre-check, an earlier round) is not decoded
         again: its refs are content addresses, so the same refs are the same bytes. It must
         still be stored (the purge may have deleted it)."""
         limits = self._settings.photo_limits()
         refs = {field: getattr(request, field) for field in PHOTO_FIELDS}
-        key = photo_check_key(limits)
-        passed = await session.scalar(
-            select(PhotoCheck.checked_at).where(
-                PhotoCheck.front_ref == refs["id_card_front"],
-                PhotoCheck.back_ref == refs["id_card_back"],
-                PhotoCheck.limits == key,
-            )
-        )
-        if passed is not None:
+        if passed:
             missing = [
                 _refusal("photo.missing", [field], ref=ref)
                 for field, ref in refs.items()
@@ -200,7 +205,7 @@ class ApplicationChecks:
         return refusals, {
             "front_ref": refs["id_card_front"],
             "back_ref": refs["id_card_back"],
-            "limits": key,
+            "limits": photo_check_key(limits),
             "checked_at": datetime.now(UTC),
         }
 
