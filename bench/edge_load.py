@@ -563,14 +563,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=0.5, help="seconds between inbox pages")
     parser.add_argument("--poll-ms", type=int, default=25, help="the outbox poll interval")
     parser.add_argument(
+        "--workdir", type=Path, help="keep the run's files (logs, databases) here, not in /tmp"
+    )
+    parser.add_argument(
         "--output", type=Path, default=RESULTS, help="writes <output>.json and <output>.md"
     )
     return parser.parse_args(argv)
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory(prefix="edge-load-") as tmp:
-        async with running_stack(Path(tmp), args.applicants) as stack:
+    with contextlib.ExitStack() as cleanup:
+        if args.workdir is None:
+            workdir = Path(cleanup.enter_context(tempfile.TemporaryDirectory(prefix="edge-load-")))
+        else:
+            workdir = args.workdir
+            workdir.mkdir(parents=True)
+        async with running_stack(workdir, args.applicants) as stack:
             system = stack.system
             load_before, cpu_before = load_average(), stack.cpu()
             async with OutboxNotices(
