@@ -519,6 +519,13 @@ async def edge_serving(base_url: str, process: subprocess.Popen[bytes], log: Pat
         await eventually(healthy, timeout=60)
 
 
+def logged_problems(log: Path, keep: int = 40) -> list[str]:
+    """The ERROR and WARNING lines of a process's log (the first `keep`), to say what an error
+    was once the temporary directory is gone. The edge and the worker log no personal data."""
+    lines = log.read_text(errors="replace").splitlines()
+    return [line[:300] for line in lines if " ERROR " in line or " WARNING " in line][:keep]
+
+
 @dataclass
 class Stack:
     system: System
@@ -547,15 +554,18 @@ def edge_side(log: Path) -> dict[str, dict[str, Any]]:
 
 
 @contextlib.asynccontextmanager
-async def running_stack(workdir: Path, applicants: int) -> AsyncIterator[Stack]:
-    """Dev server, database with `applicants` residents, `worker.py` and `python -m edge`."""
+async def running_stack(
+    workdir: Path, applicants: int, **worker_settings: object
+) -> AsyncIterator[Stack]:
+    """Dev server, database with `applicants` residents, `worker.py` (with `worker_settings`
+    over the run's settings) and `python -m edge`."""
     use_run_keys()
     system = await build_system(workdir, applicants=applicants, in_memory=False)
     try:
         await set_password(App(system.settings, system.sessions), REVIEWER, STAFF_PASSWORD)
         port = free_port()
         # The edge's own settings beyond the worker's: where it listens, its session key.
-        env = settings_env(system.settings)
+        env = settings_env(system.settings, **worker_settings)
         edge_env = settings_env(
             system.settings,
             edge_host="127.0.0.1",
@@ -594,6 +604,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--think", type=float, default=0.5, help="seconds between inbox pages")
     parser.add_argument("--poll-ms", type=int, default=25, help="the outbox poll interval")
     parser.add_argument(
+        "--max-concurrent-activities",
+        type=int,
+        default=None,
+        help="worker option for an experiment (default: the real worker's own setting)",
+    )
+    parser.add_argument(
         "--workdir", type=Path, help="keep the run's files (logs, databases) here, not in /tmp"
     )
     parser.add_argument(
@@ -609,7 +625,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         else:
             workdir = args.workdir
             workdir.mkdir(parents=True)
-        async with running_stack(workdir, args.applicants) as stack:
+        worker = {}
+        if args.max_concurrent_activities is not None:
+            worker["worker_max_concurrent_activities"] = args.max_concurrent_activities
+        async with running_stack(workdir, args.applicants, **worker) as stack:
             system = stack.system
             load_before, cpu_before = load_average(), stack.cpu()
             async with OutboxNotices(
@@ -628,16 +647,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 )
             cpu_after = stack.cpu()
         served = edge_side(workdir / "edge.log")
+        complaints = {name: logged_problems(workdir / f"{name}.log") for name in ("edge", "worker")}
     completed = result["flows"]["completed"] or 1
     cpu = {name: round(cpu_after[name] - cpu_before[name], 2) for name in cpu_before}
     return {
         **result,
         "command": "python -m bench.edge_load " + " ".join(sys.argv[1:]),
+        "worker_settings": worker,
         "cpu_s": cpu,
         "cpu_ms_per_registration": {
             name: round(seconds * 1000 / completed, 1) for name, seconds in cpu.items()
         },
         "edge_side": served,
+        "logged_problems": {name: lines for name, lines in complaints.items() if lines},
         "load_average": {"before": load_before, "after": load_average()},
         "machine": describe(),
     }
