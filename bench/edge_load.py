@@ -49,6 +49,7 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 
 from bench.driver import Notices, OutboxNotices
+from bench.history import time_breakdown
 from bench.machine import cpu_seconds, describe, find_dev_server, load_average
 from bench.report import percentiles
 from bench.system import REVIEWER, Applicant, System, build_system, use_run_keys
@@ -64,6 +65,7 @@ RESULTS = Path(__file__).parent / "results" / "edge_load"
 # The issue's target for these kinds: p99 under 300 ms and no error.
 TARGET_KINDS = ("inbox_page", "inbox_api", "decision")
 TARGET_P99_MS = 300.0
+BREAKDOWN_SAMPLE = 30  # registrations whose histories say where the worker's time went
 STATUS_INTERVAL = 2.0  # how often an applicant's progress page asks again
 NOT_READY_BACKOFF = (0.05, 0.1, 0.2, 0.4, 0.8)
 _APPLICATION_LINK = re.compile(r"/staff/applications/(registration-[0-9a-f]{32})")
@@ -432,6 +434,8 @@ async def edge_load(
             "failures": dict(failures),
         },
         "decisions": load.decisions,
+        # Not personal (keyed hashes); for `time_breakdown`, and left out of the written results.
+        "workflow_ids": [flow.workflow_id for flow in flows if flow.completed],
         "staff_failures": staff_failures,
         "requests": kinds,
         "errors": sum(k["errors"] for k in kinds.values()),
@@ -646,6 +650,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     notice_version=system.settings.notice_version,
                 )
             cpu_after = stack.cpu()
+            # Where a decision's time goes: its activity's wait for a worker slot, the tasks.
+            sample = result.pop("workflow_ids")[:BREAKDOWN_SAMPLE]
+            client = system.env.client
+            histories = [await client.get_workflow_handle(w).fetch_history() for w in sample]
         served = edge_side(workdir / "edge.log")
         complaints = {name: logged_problems(workdir / f"{name}.log") for name in ("edge", "worker")}
     completed = result["flows"]["completed"] or 1
@@ -659,6 +667,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             name: round(seconds * 1000 / completed, 1) for name, seconds in cpu.items()
         },
         "edge_side": served,
+        "worker_time": time_breakdown(histories),
         "logged_problems": {name: lines for name, lines in complaints.items() if lines},
         "load_average": {"before": load_before, "after": load_average()},
         "machine": describe(),
@@ -700,6 +709,21 @@ def markdown(r: dict[str, Any]) -> str:
             for route, k in r["edge_side"].items()
             if k["n"] and route != "GET /healthz"
         ]
+    if r.get("worker_time"):
+        lines += [
+            "",
+            f"Worker side, from {min(BREAKDOWN_SAMPLE, flows['completed'])} registrations'"
+            " histories (queued: scheduled → started; running: started → completed):",
+            "",
+            "| task | queued p50 ms | queued max ms | running p50 ms | running max ms |",
+            "|---|---|---|---|---|",
+        ]
+        for task, t in r["worker_time"].items():
+            queued, running = t["queued"], t["running"]
+            lines.append(
+                f"| {task} | {queued.get('p50_ms', '-')} | {queued.get('max_ms', '-')} | "
+                f"{running.get('p50_ms', '-')} | {running.get('max_ms', '-')} |"
+            )
     if "cpu_ms_per_registration" in r:
         per = ", ".join(f"{name} {ms} ms" for name, ms in r["cpu_ms_per_registration"].items())
         lines += ["", f"CPU per completed registration: {per}."]
