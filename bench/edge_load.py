@@ -12,8 +12,10 @@ waiting, its application and the approval. Bounded in count and in time: at the 
 flow still going is cut off and counted as unfinished.
 
 Per request kind: count, errors (an exception, or a status that is neither 2xx/3xx nor an
-expected refusal), refusals that were expected, latency percentiles. Writes JSON, prints a
-Markdown table. `edge_load` is the same load on a stack that is already running.
+expected refusal), refusals that were expected, latency percentiles; beside them the edge's own
+time per route (its access log), the worker's per activity (the histories), and CPU seconds of
+each process per registration. Writes JSON, prints Markdown. `edge_load` is the same load on a
+stack that is already running.
 
 Rate limits: the edge throttles failed logins (per account and per address) and returning
 applicants' code requests (per address), and caps SMS codes per phone; none of them is touched

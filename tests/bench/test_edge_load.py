@@ -32,4 +32,7 @@ def test_the_edge_load_completes_every_flow_without_an_error(tmp_path: Path) -> 
     assert requests["register"]["count"] == requests["decision"]["count"] == 4
     assert set(found["targets"]) <= set(TARGET_KINDS) and "decision" in found["targets"]
     assert found["cpu_s"]["edge"] > 0 and found["cpu_s"]["worker"] > 0
+    assert found["edge_side"]["POST /api/v1/review/{workflow_id}/decision"]["n"] == 4
+    assert found["worker_time"]["authorize_decision"]["running"]["n"] == 4
+    assert "workflow_ids" not in found
     assert "| decision (target p99 < 300) | 4 | 0 |" in output.with_suffix(".md").read_text()
