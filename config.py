@@ -96,6 +96,11 @@ class Settings(BaseSettings):
     temporal_ui_url: str | None = None
     temporal_db_file: Path = ROOT / "var" / "temporal.db"
 
+    # The sandbox re-executes a workflow's own modules for every run it starts (~20 ms of CPU
+    # per registration); production passes them through (worker.workflow_runner). Strict keeps
+    # them sandboxed, so that a clock, random or I/O call in workflow code fails the run: the
+    # test suite and the replay tests run that way.
+    strict_workflow_sandbox: bool = False
     # Workflows a worker keeps in memory. Registrations wait for days and wake at most once a
     # working day, so an evicted one costs a single replay then; 300 kept bench memory ~300 MiB.
     worker_max_cached_workflows: int = 300

@@ -54,9 +54,20 @@ PASSTHROUGH = (
 )
 
 
-def workflow_runner() -> SandboxedWorkflowRunner:
+# Our workflow modules hold only deterministic code and constants (no state that one run could
+# leave to the next); tests/workflows/test_sandbox.py checks that their code calls no clock,
+# random or I/O.
+WORKFLOW_MODULES = ("workflows",)
+
+
+def workflow_runner(
+    *, strict: bool = False, workflow_modules: tuple[str, ...] = WORKFLOW_MODULES
+) -> SandboxedWorkflowRunner:
+    """The sandbox with the deterministic libraries passed through and, unless `strict`,
+    `workflow_modules` too: imported once per process instead of once per workflow run."""
+    modules = PASSTHROUGH if strict else (*PASSTHROUGH, *workflow_modules)
     return SandboxedWorkflowRunner(
-        restrictions=SandboxRestrictions.default.with_passthrough_modules(*PASSTHROUGH)
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(*modules)
     )
 
 
@@ -100,7 +111,7 @@ def build_worker(
             PurgeWorkflow,
             ErasureWorkflow,
         ],
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=settings.strict_workflow_sandbox),
         activities=[
             verification.verify_application,
             verification.record_signature,

@@ -16,6 +16,7 @@ from domain import texts
 from domain.contracts.base import Account, Refusal
 from domain.contracts.internal import AssignRoleInput
 from domain.contracts.permissions import ChangeAction
+from domain.contracts.registration import Stage
 from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
 from notify.outbox import Notifier
 from store import models
@@ -134,6 +135,13 @@ class AccountActivities(StoreActivities):
         ):
             # Checked again in the account's own transaction: an invitation is used once.
             raise _InvitationTaken
+        # The registration ends with its account: the retention periods count from here (the
+        # workflow runs no record_end activity after a completion).
+        session.add(
+            models.RegistrationEnd(
+                registration_id=inp.registration_id, stage=Stage.COMPLETED.value, ended_at=inp.at
+            )
+        )
         subject, body = texts.APPROVED
         await self._notifier.queue_both(
             session,

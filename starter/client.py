@@ -52,6 +52,7 @@ from domain.keys import applicant_key, registration_workflow_id
 from domain.roles import ROLE_TEXT_ZH
 from domain.rules import mask_name
 from domain.vouching import applicant_actor
+from plumbing import search
 
 WORKFLOW_TYPE = "RegistrationWorkflow"
 ERASURE_WORKFLOW_TYPE = "ErasureWorkflow"
@@ -182,6 +183,11 @@ class RegistrationClient:
                 f"{ROLE_TEXT_ZH[request.requested_role]}"
             ),
             memo={MEMO_MASKED_NAME: mask_name(request.name), MEMO_UNIT_NAME: request.unit_name},
+            search_attributes=search.at_start(
+                request.unit_code,
+                request.requested_role.value,
+                applicant_key(self._secret, request.id_number),
+            ),
         )
         return workflow_id
 

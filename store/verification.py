@@ -114,11 +114,15 @@ class ApplicationChecks:
             refusals.append(
                 _refusal("consent.outdated", ["consent"], version=request.consent.notice_version)
             )
+        # The identity provider opens a session of its own: asked while this one holds a pooled
+        # connection, 15 registrations at once at the edge held the whole pool and waited for a
+        # second connection until the pool's 30 s timeout.
+        identity = await self._check_identity(request)
         async with self._sessions() as session:
             passed = await self._photos_passed(session, request)
             unit = await session.get(Unit, request.unit_code)
             refusals += self._check_unit(unit, request.unit_name)
-            refusals += await self._check_identity(request)
+            refusals += identity
             refusals += await self._check_uniqueness(session, request, inp.applicant_key)
             if request.requested_role == Role.UNIT_ADMIN:
                 refusals += await self._check_invitation(session, request, inp.registration_id)

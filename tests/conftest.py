@@ -47,7 +47,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # Payload encryption, the assertion keys and the other secrets for every Settings() the
     # suite builds, and for the worker processes tests start, which inherit the environment. Set
     # here, not at import, so that importing this file (or collecting only) changes nothing.
-    for name, value in {**CODEC_ENV, **ASSERTION_ENV, **SECRET_ENV}.items():
+    # Workflow code stays inside the sandbox in tests: a clock or I/O call in it fails the run.
+    strict = {"JSHR_STRICT_WORKFLOW_SANDBOX": "true"}
+    for name, value in {**CODEC_ENV, **ASSERTION_ENV, **SECRET_ENV, **strict}.items():
         _ENV_BEFORE[name] = os.environ.get(name)
         os.environ[name] = value
 

@@ -100,6 +100,10 @@ RETRIES_EXHAUSTED = "bounded-retries-failed-stage"
 RELEASE_INVITATION = "release-invitation-at-end"
 # Registrations from before it never recorded their end: the retention purge counts from it.
 RECORD_END = "record-end-for-retention"
+# Fewer history events: a search attribute is upserted only when its value changes (the start's
+# own count), the first reminder's instant goes out with the review stage, and the account's
+# transaction records a completed registration's end (no record_end activity after it).
+LEAN_HISTORY = "lean-history"
 
 
 def _count(name: str, description: str, **labels: str) -> None:
@@ -277,6 +281,8 @@ class RegistrationWorkflow:
             summary="find reviewers and place reminders",
             **ACTIVITY,
         )
+        if self._plan.reminders and workflow.patched(LEAN_HISTORY):
+            self._next_reminder = self._plan.reminders[0]  # published with the stage
         self._set_stage(Stage.AWAITING_REVIEW)
         await self._remind(
             Reminder(at=workflow.now(), label="new application"), self._plan.reviewers
@@ -430,7 +436,8 @@ class RegistrationWorkflow:
         if stage in (Stage.REJECTED_FINAL, Stage.EXPIRED):
             text = {Stage.REJECTED_FINAL: texts.REJECTED_FINAL, Stage.EXPIRED: texts.EXPIRED}
             await self._notify_applicant(stage.value, *text[stage])
-        if workflow.patched(RECORD_END):
+        recorded_with_account = stage == Stage.COMPLETED and workflow.patched(LEAN_HISTORY)
+        if not recorded_with_account and workflow.patched(RECORD_END):
             await workflow.execute_activity_method(
                 RetentionActivities.record_end,
                 RecordEndInput(
@@ -636,6 +643,11 @@ class RegistrationWorkflow:
             updates.append(search.REVIEW_DUE_AT.value_unset())
         if workflow.patched(INBOX_ATTRIBUTES):
             updates += self._inbox_attributes()
+        if workflow.patched(LEAN_HISTORY):
+            current = workflow.info().typed_search_attributes
+            updates = [u for u in updates if current.get(u.key) != u.value]
+            if not updates:
+                return
         workflow.upsert_search_attributes(updates)
 
     def _inbox_attributes(self) -> list[SearchAttributeUpdate[Any]]:

@@ -162,7 +162,7 @@ async def replay(history: WorkflowHistory) -> None:
     replayer = Replayer(
         workflows=[PermissionChangeWorkflow, PermissionRevokeWorkflow],
         data_converter=converter(),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         interceptors=replay_interceptors(),
     )
     result = await replayer.replay_workflow(history, raise_on_replay_failure=True)

@@ -17,7 +17,7 @@ from domain.contracts.registration import PhoneCodeOutcome, RejectionReason, Rev
 from domain.roles import Role
 from edge.intake import build_request
 from store.documents import LocalDocumentStore
-from store.models import Account, AuditEvent, OutboxMessage, Signature
+from store.models import Account, AuditEvent, OutboxMessage, RegistrationEnd, Signature
 from store.seed import APPLICANTS, DEMO_INVITATION, HEALTH_CENTRE
 from testkit import TODAY, count, eventually, form, outbox, reach, request
 from testkit.harness import start_and_verify_phone
@@ -44,6 +44,37 @@ async def test_happy_path_creates_one_account_and_one_approval_notice(ts) -> Non
         m for m in await outbox(ts.app, APPLICANTS[0].phone) if m.subject == "审核通过通知"
     ]
     assert len(approvals) == 1 and "zhangsan1990" in approvals[0].body
+
+
+async def test_a_happy_path_history_upserts_only_changes_and_ends_with_the_account(ts) -> None:
+    """Events are #17's budget (70 on the dev server, which `make bench` counts): search
+    attributes given at the start are not upserted again, no upsert repeats a value already
+    set, and the account's transaction records the end instead of an activity of its own."""
+    workflow_id = await start_and_verify_phone(ts)
+    await reach(ts.client, workflow_id, Stage.AWAITING_REVIEW)
+    await ts.client.decide(workflow_id, reviewer_id="admin_hospital", approve=True)
+    assert (await ts.client.result(workflow_id)).stage == Stage.COMPLETED
+    await ts.keep_history(workflow_id, "happy_path_lean")
+
+    events = (await ts.env.client.get_workflow_handle(workflow_id).fetch_history()).events
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in events
+        if e.HasField("activity_task_scheduled_event_attributes")
+    ]
+    assert "record_end" not in scheduled and scheduled[-1] == "assign_role"
+    seen: dict[str, bytes] = {}
+    for event in events:
+        if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+            fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes
+            for name, payload in fields.indexed_fields.items():
+                assert seen.get(name) != payload.data, f"{name} upserted again unchanged"
+                seen[name] = payload.data
+    assert "RegistrationStage" in seen and "UnitCode" not in seen  # the start's own
+    started = events[0].workflow_execution_started_event_attributes
+    async with ts.app.sessions() as session:
+        end = await session.get(RegistrationEnd, f"{workflow_id}/{started.first_execution_run_id}")
+    assert end is not None and end.stage == Stage.COMPLETED.value
 
 
 async def test_start_is_idempotent_for_the_same_applicant(ts) -> None:

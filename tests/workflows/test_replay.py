@@ -31,7 +31,7 @@ async def test_replay(path: Path) -> None:
     replayer = Replayer(
         workflows=[RegistrationWorkflow],
         data_converter=converter(),
-        workflow_runner=workflow_runner(),
+        workflow_runner=workflow_runner(strict=True),
         # As the worker runs them: signals and starts are checked again on replay.
         interceptors=replay_interceptors(),
     )

@@ -4,6 +4,7 @@ applicant's, through that session."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 from typing import Annotated
 
@@ -151,7 +152,9 @@ async def start_registration(
     """
     form, fit_photos = submitted
     registrations = await edge.registrations()
-    application = registrations.check_form(form, fit_photos=fit_photos)
+    # The photo checks and Argon2 are CPU work: off the event loop the requests share (in it,
+    # 20 registrations at once held every inbox page and decision for seconds).
+    application = await asyncio.to_thread(registrations.check_form, form, fit_photos=fit_photos)
     actor = service.actor if service else None
     workflow_id = await registrations.start(
         application, actor=actor, idempotent=service is not None
@@ -256,7 +259,7 @@ async def resubmit(
     """The corrected application (the whole form again, with the photos); verified anew."""
     form, fit_photos = submitted
     registrations = await edge.registrations()
-    application = registrations.check_form(form, fit_photos=fit_photos)
+    application = await asyncio.to_thread(registrations.check_form, form, fit_photos=fit_photos)
     return await registrations.resubmit(workflow_id, application, actor=applicant.actor)
 
 
