@@ -21,6 +21,7 @@ from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
 from notify.outbox import Notifier
 from store import models
 from store.crypto import DataCipher
+from store.db import insert_new
 from store.verification import claim_invitation
 
 # Found when the account is created: the workflow sends the applicant to correction with the
@@ -137,8 +138,8 @@ class AccountActivities(StoreActivities):
             raise _InvitationTaken
         # The registration ends with its account: the retention periods count from here (the
         # workflow runs no record_end activity after a completion).
-        session.add(
-            models.RegistrationEnd(
+        await session.execute(
+            insert_new(session, models.RegistrationEnd).values(
                 registration_id=inp.registration_id, stage=Stage.COMPLETED.value, ended_at=inp.at
             )
         )
