@@ -38,9 +38,11 @@ from domain.contracts.registration import (
 )
 from domain.keys import applicant_key_of
 from domain.review_rule import ReviewTarget, review_refusal
+from domain.roles import Role
 from edge.intake import Application, ApplicationForm, build_request
 from edge.messages import EdgeRefused
 from edge.metrics import refused
+from plumbing import search
 from starter.client import RegistrationClient
 from store.documents import LocalDocumentStore
 from store.models import Account
@@ -277,6 +279,21 @@ class Registrations:
             refused(code)
             raise EdgeRefused(code)
         return status
+
+    async def check_may_review(self, workflow_id: str, reviewer: Account) -> None:
+        """`check_reviewer` from the registration's search attributes, which the server answers
+        from its own state: no query waits for a worker (a decision under load waited ~250 ms
+        for one). A start without them, before its first task, falls back to the query."""
+        described = await self._client.temporal.get_workflow_handle(workflow_id).describe()
+        found = described.typed_search_attributes
+        unit_code, role = found.get(search.UNIT_CODE), found.get(search.REQUESTED_ROLE)
+        if unit_code is None or role is None:
+            await self.check_reviewer(workflow_id, reviewer)
+            return
+        target = ReviewTarget(unit_code, Role(role), applicant_key_of(workflow_id))
+        if code := review_refusal(reviewer, target):
+            refused(code)
+            raise EdgeRefused(code)
 
     async def decide(
         self,

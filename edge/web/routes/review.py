@@ -71,7 +71,7 @@ async def photo(
 ) -> Response:
     """An ID-card photo of the application, to its reviewers only."""
     registrations = await edge.registrations()
-    await registrations.check_reviewer(workflow_id, staff.account)
+    await registrations.check_may_review(workflow_id, staff.account)
     view = await registrations.application(workflow_id)
     ref = view.id_card_front if side == "front" else view.id_card_back
     try:
@@ -91,7 +91,7 @@ async def decide(
     that does not count (another already did, a wrong round) is a 409 with the workflow's
     code."""
     registrations = await edge.registrations()
-    await registrations.check_reviewer(workflow_id, staff.account)
+    await registrations.check_may_review(workflow_id, staff.account)
     result = await registrations.decide(
         workflow_id,
         actor=staff.actor,
