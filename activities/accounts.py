@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from temporalio import activity
@@ -21,6 +21,7 @@ from domain.roles import ROLE_PERMISSIONS, ROLE_TEXT_ZH, Role
 from notify.outbox import Notifier
 from store import models
 from store.crypto import DataCipher
+from store.db import insert_new
 from store.verification import claim_invitation
 
 # Found when the account is created: the workflow sends the applicant to correction with the
@@ -61,16 +62,16 @@ class AccountActivities(StoreActivities):
         role = Role(inp.request.requested_role)
         notice_key = f"{inp.registration_id}/approved"
         try:
+            # No look first: a retry's INSERT fails on the account's unique registration ID,
+            # and the handler below finds the account the first attempt made.
             async with self._sessions.begin() as session:
-                account = await _made_by(session, inp.registration_id)
-                if account is None:
-                    account = await self._create(session, inp, role, notice_key)
+                account = await self._create(session, inp, role, notice_key)
         except _InvitationTaken:
             raise _taken("invitation.used_in_review", "invitation_code", INVITATION_TAKEN) from None
         except IntegrityError:
             async with self._sessions() as session:
-                account = await _made_by(session, inp.registration_id)
-                if account is None:
+                made = await _made_by(session, inp.registration_id)
+                if made is None:
                     # Someone else took the username (or bound the phone) since verification.
                     # No `from`: the database's error quotes the row, and failures are logged.
                     phone_bound = await session.scalar(
@@ -78,35 +79,48 @@ class AccountActivities(StoreActivities):
                             models.Account.phone_hmac == inp.request.phone
                         )
                     )
-            if account is None:
+            if made is None:
                 if phone_bound is not None:
                     raise _taken("phone.bound_in_review", "phone", USERNAME_TAKEN) from None
                 raise _taken("username.taken_in_review", "username", USERNAME_TAKEN) from None
+            account = made
         await self._notifier.deliver([f"{notice_key}/sms", f"{notice_key}/email"])
-        return _public(account)
+        return account
 
     async def _create(
         self, session: AsyncSession, inp: AssignRoleInput, role: Role, notice_key: str
-    ) -> models.Account:
+    ) -> Account:
         request = inp.request
-        account = models.Account(
+        account = Account(
             username=request.username,
-            password_hash=request.password_hash,
-            applicant_key=inp.applicant_key,
-            id_number_encrypted=self._cipher.encrypt(request.id_number, context=inp.applicant_key),
-            name=request.name,
-            phone=request.phone,
-            email=str(request.email),
+            role=role,
             unit_code=request.unit_code,
-            role=role.value,
             permissions=list(ROLE_PERMISSIONS[role]),
-            active=True,
-            registration_id=inp.registration_id,
-            created_at=datetime.now(UTC),
         )
-        session.add(account)
-        session.add(
-            models.GrantHistory(
+        # Core INSERTs, each sent at once: a taken username, phone or registration fails here,
+        # and the transaction rolls back whole.
+        await session.execute(
+            insert(models.Account).values(
+                username=account.username,
+                password_hash=request.password_hash,
+                applicant_key=inp.applicant_key,
+                id_number_encrypted=self._cipher.encrypt(
+                    request.id_number, context=inp.applicant_key
+                ),
+                name=request.name,
+                phone=request.phone,
+                phone_hmac=request.phone,  # Keyed: stored as its HMAC
+                email=str(request.email),
+                unit_code=account.unit_code,
+                role=role.value,
+                permissions=account.permissions,
+                active=True,
+                registration_id=inp.registration_id,
+                created_at=datetime.now(UTC),
+            )
+        )
+        await session.execute(
+            insert(models.GrantHistory).values(
                 idempotency_key=f"{inp.registration_id}/initial-grant",
                 username=request.username,
                 action=ChangeAction.GRANT.value,
@@ -124,8 +138,8 @@ class AccountActivities(StoreActivities):
             raise _InvitationTaken
         # The registration ends with its account: the retention periods count from here (the
         # workflow runs no record_end activity after a completion).
-        session.add(
-            models.RegistrationEnd(
+        await session.execute(
+            insert_new(session, models.RegistrationEnd).values(
                 registration_id=inp.registration_id, stage=Stage.COMPLETED.value, ended_at=inp.at
             )
         )
@@ -138,20 +152,26 @@ class AccountActivities(StoreActivities):
             subject=subject,
             body=body.format(username=request.username, role=ROLE_TEXT_ZH[role]),
         )
-        await session.flush()
         return account
 
 
-async def _made_by(session: AsyncSession, registration_id: str) -> models.Account | None:
-    return await session.scalar(
-        select(models.Account).where(models.Account.registration_id == registration_id)
-    )
-
-
-def _public(account: models.Account) -> Account:
+async def _made_by(session: AsyncSession, registration_id: str) -> Account | None:
+    """The account this registration made, if it made one (only what the result shows)."""
+    row = (
+        await session.execute(
+            select(
+                models.Account.username,
+                models.Account.role,
+                models.Account.unit_code,
+                models.Account.permissions,
+            ).where(models.Account.registration_id == registration_id)
+        )
+    ).first()
+    if row is None:
+        return None
     return Account(
-        username=account.username,
-        role=Role(account.role),
-        unit_code=account.unit_code or "",
-        permissions=list(account.permissions),
+        username=row.username,
+        role=Role(row.role),
+        unit_code=row.unit_code or "",
+        permissions=list(row.permissions),
     )

@@ -6,7 +6,7 @@ import hmac
 import secrets
 from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
@@ -32,17 +32,35 @@ class PhoneActivities(StoreActivities):
         """
         settings = self._settings
         async with self._sessions.begin() as session:
-            if await session.get(PhoneCode, inp.idempotency_key) is not None:
-                # A retry: the code and its SMS were committed; make sure the SMS went out.
-                await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
-                return SendPhoneCodeResult(sent=True)
-            recent = (
-                await session.scalars(
-                    select(PhoneCode.sent_at)
-                    .where(PhoneCode.phone == inp.phone, PhoneCode.sent_at > inp.at - _HOUR)
+            # One look answers all three: a retry finds its own code among the phone's last
+            # hour (same input, so same phone and `sent_at` = `inp.at`), a new send its limits
+            # there, and whether this registration has a live code the new one must replace.
+            same_phone = PhoneCode.phone == inp.phone
+            sent = (
+                await session.execute(
+                    select(
+                        PhoneCode.idempotency_key,
+                        PhoneCode.sent_at,
+                        PhoneCode.registration_id,
+                        PhoneCode.used,
+                        same_phone.label("same_phone"),
+                    )
+                    .where(
+                        or_(
+                            and_(same_phone, PhoneCode.sent_at > inp.at - _HOUR),
+                            and_(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used),
+                        )
+                    )
                     .order_by(PhoneCode.sent_at)
                 )
             ).all()
+            if any(row.idempotency_key == inp.idempotency_key for row in sent):
+                # A retry: the code and its SMS were committed; make sure the SMS went out.
+                await self._notifier.deliver([f"{inp.idempotency_key}/sms"])
+                return SendPhoneCodeResult(sent=True)
+            recent = [
+                row.sent_at for row in sent if row.same_phone and row.sent_at > inp.at - _HOUR
+            ]
             cooldown = timedelta(seconds=settings.phone_code_resend_cooldown_seconds)
             if recent and recent[-1] + cooldown > inp.at:
                 return SendPhoneCodeResult(
@@ -52,16 +70,19 @@ class PhoneActivities(StoreActivities):
                 return SendPhoneCodeResult(
                     sent=False, retry_after_seconds=_seconds(recent[0] + _HOUR - inp.at)
                 )
-            # A new code replaces any earlier one of this registration.
-            await session.execute(
-                update(PhoneCode)
-                .where(PhoneCode.registration_id == inp.registration_id)
-                .values(used=True)
-            )
+            if any(row.registration_id == inp.registration_id and not row.used for row in sent):
+                # A new code replaces any earlier one of this registration.
+                await session.execute(
+                    update(PhoneCode)
+                    .where(PhoneCode.registration_id == inp.registration_id, ~PhoneCode.used)
+                    .values(used=True)
+                )
             code = f"{secrets.randbelow(1_000_000):06d}"
             ttl_minutes = settings.phone_code_ttl_seconds // 60
-            session.add(
-                PhoneCode(
+            # Plain INSERT: a concurrent attempt of the same key fails on the primary key and
+            # rolls back whole, its SMS with it.
+            await session.execute(
+                insert(PhoneCode).values(
                     idempotency_key=inp.idempotency_key,
                     registration_id=inp.registration_id,
                     phone=inp.phone,
@@ -69,6 +90,7 @@ class PhoneActivities(StoreActivities):
                     sent_at=inp.at,
                     expires_at=inp.at + timedelta(seconds=settings.phone_code_ttl_seconds),
                     attempts_left=settings.phone_code_max_attempts,
+                    used=False,
                 )
             )
             subject, body = texts.PHONE_CODE_SMS
@@ -98,12 +120,13 @@ class PhoneActivities(StoreActivities):
         key = inp.idempotency_key
         try:
             async with self._sessions.begin() as session:
-                if key and (answered := await session.get(PhoneCodeAnswer, key)) is not None:
-                    return _result(PhoneCodeOutcome(answered.outcome), answered.attempts_left)
+                if key and (answered := await _answered(session, key)) is not None:
+                    return answered
                 outcome, attempts_left = await self._spend(session, inp)
                 if key:
-                    session.add(
-                        PhoneCodeAnswer(
+                    # Plain INSERT: a twin attempt that answered first fails it (below).
+                    await session.execute(
+                        insert(PhoneCodeAnswer).values(
                             idempotency_key=key,
                             outcome=outcome.value,
                             attempts_left=attempts_left,
@@ -113,22 +136,30 @@ class PhoneActivities(StoreActivities):
         except IntegrityError:
             # Two attempts of one Update at once: the other recorded its answer first.
             async with self._sessions() as session:
-                answered = await session.get(PhoneCodeAnswer, key)
+                answered = await _answered(session, key)
             if answered is None:
                 raise
-            return _result(PhoneCodeOutcome(answered.outcome), answered.attempts_left)
+            return answered
         return _result(outcome, attempts_left)
 
     async def _spend(
         self, session: AsyncSession, inp: CheckPhoneCodeInput
     ) -> tuple[PhoneCodeOutcome, int | None]:
         # The latest code, used or not: one locked by a concurrent guess answers "locked".
-        row = await session.scalar(
-            select(PhoneCode)
-            .where(PhoneCode.registration_id == inp.registration_id)
-            .order_by(PhoneCode.sent_at.desc())
-            .limit(1)
-        )
+        row = (
+            await session.execute(
+                select(
+                    PhoneCode.idempotency_key,
+                    PhoneCode.code_hmac,
+                    PhoneCode.expires_at,
+                    PhoneCode.attempts_left,
+                    PhoneCode.used,
+                )
+                .where(PhoneCode.registration_id == inp.registration_id)
+                .order_by(PhoneCode.sent_at.desc())
+                .limit(1)
+            )
+        ).first()
         if row is not None and row.used and row.attempts_left <= 0:
             return PhoneCodeOutcome.LOCKED, None
         if row is None or row.used or row.expires_at <= inp.at:
@@ -162,6 +193,20 @@ class PhoneActivities(StoreActivities):
             )
             return PhoneCodeOutcome.LOCKED, None
         return PhoneCodeOutcome.WRONG, left
+
+
+async def _answered(session: AsyncSession, key: str) -> PhoneCodeResult | None:
+    """The answer an attempt of this Update recorded, if one did."""
+    answered = (
+        await session.execute(
+            select(PhoneCodeAnswer.outcome, PhoneCodeAnswer.attempts_left).where(
+                PhoneCodeAnswer.idempotency_key == key
+            )
+        )
+    ).first()
+    if answered is None:
+        return None
+    return _result(PhoneCodeOutcome(answered.outcome), answered.attempts_left)
 
 
 def _result(outcome: PhoneCodeOutcome, attempts_left: int | None) -> PhoneCodeResult:

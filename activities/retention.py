@@ -29,12 +29,14 @@ from domain.contracts.internal import (
     RecordEndInput,
 )
 from domain.contracts.registration import Stage
+from store.db import insert_new
 from store.documents import LocalDocumentStore
 from store.models import (
     Account,
     AuditEvent,
     OutboxMessage,
     PhoneCode,
+    PhotoCheck,
     RegistrationDocument,
     RegistrationEnd,
     Signature,
@@ -53,9 +55,8 @@ WITHOUT_ACCOUNT = (
 
 async def record_documents(session: AsyncSession, registration_id: str, refs: list[str]) -> None:
     """Note which registration sent these photos (idempotent)."""
-    for ref in refs:
-        if await session.get(RegistrationDocument, (registration_id, ref)) is None:
-            session.add(RegistrationDocument(registration_id=registration_id, ref=ref))
+    rows = [{"registration_id": registration_id, "ref": ref} for ref in dict.fromkeys(refs)]
+    await session.execute(insert_new(session, RegistrationDocument).values(rows))
 
 
 class RetentionActivities:
@@ -73,12 +74,11 @@ class RetentionActivities:
     async def record_end(self, inp: RecordEndInput) -> None:
         """When and how the registration ended: the purge counts its periods from here."""
         async with self._sessions.begin() as session:
-            if await session.get(RegistrationEnd, inp.registration_id) is None:
-                session.add(
-                    RegistrationEnd(
-                        registration_id=inp.registration_id, stage=inp.stage, ended_at=inp.at
-                    )
+            await session.execute(
+                insert_new(session, RegistrationEnd).values(
+                    registration_id=inp.registration_id, stage=inp.stage, ended_at=inp.at
                 )
+            )
 
     @activity.defn(name="purge_personal_data")
     async def purge(self, inp: PurgeInput) -> PurgeReport:
@@ -159,6 +159,12 @@ class RetentionActivities:
         await session.execute(
             delete(RegistrationDocument).where(RegistrationDocument.registration_id.in_(ids))
         )
+        if deleted:  # a pass of a deleted photo vouches for nothing any more
+            await session.execute(
+                delete(PhotoCheck).where(
+                    or_(PhotoCheck.front_ref.in_(deleted), PhotoCheck.back_ref.in_(deleted))
+                )
+            )
         tally["documents"] += len(deleted)
 
     async def _purge_applicant_data(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from temporalio import activity
 
@@ -32,21 +32,33 @@ from domain.review_rule import (
 )
 from domain.roles import Role
 from domain.workdays import WorkdayCalendar, load_overrides
+from store.db import insert_new
 from store.models import Account, AuditEvent
 
 log = logging.getLogger(__name__)
+# What the review rule reads of an account (`domain.review_rule.Reviewer`).
+REVIEWER_COLUMNS = (
+    Account.username,
+    Account.unit_code,
+    Account.role,
+    Account.permissions,
+    Account.active,
+    Account.applicant_key,
+)
 # Reminders placed per activity call: the policy's steps and a working week of repeats.
 REMINDER_BATCH = 8
 
 
 class ReviewActivities(StoreActivities):
     @staticmethod
-    async def _candidates(session: AsyncSession, unit_code: str) -> list[Account]:
-        """Every active account the review rule could let decide: the unit's and the system's."""
-        query = select(Account).where(
+    async def _candidates(session: AsyncSession, unit_code: str) -> list[Any]:
+        """Every active account the review rule could let decide: the unit's and the system's
+        (the rule's columns only: no sealed column is opened for it)."""
+        query = select(*REVIEWER_COLUMNS).where(
             Account.active, (Account.unit_code == unit_code) | (Account.role == Role.SYSTEM_ADMIN)
         )
-        return list(await session.scalars(query.order_by(Account.username)))
+        # Rows: each has the attributes of a `domain.review_rule.Reviewer`.
+        return list(await session.execute(query.order_by(Account.username)))
 
     @activity.defn(name="plan_review")
     async def plan_review(self, inp: ReviewPlanInput) -> ReviewPlan:
@@ -87,7 +99,11 @@ class ReviewActivities(StoreActivities):
         keys = []
         async with self._sessions.begin() as session:
             recipients = (
-                await session.scalars(select(Account).where(Account.username.in_(inp.recipients)))
+                await session.execute(
+                    select(Account.username, Account.name, Account.phone, Account.email).where(
+                        Account.username.in_(inp.recipients)
+                    )
+                )
             ).all()
             subject, body = texts.REVIEW_REMINDER
             body = body.format(round=inp.round, label=reminder.label)
@@ -113,40 +129,39 @@ class ReviewActivities(StoreActivities):
                     subject=subject,
                     body=body.format(contacts=names or texts.REVIEW_CONTACTS_FALLBACK),
                 )
-            if (
-                await session.scalar(
-                    select(AuditEvent.id).where(AuditEvent.detail == inp.idempotency_key)
-                )
-                is None
-            ):
-                session.add(
-                    AuditEvent(
-                        registration_id=inp.registration_id,
-                        kind=kind,
-                        actor="system",
-                        outcome=reminder.label,
-                        detail=inp.idempotency_key,
-                        at=datetime.now(UTC),
-                    )
-                )
+            # Keyed by the reminder (unique): a retry writes no second row.
+            await _audit_once(
+                session,
+                registration_id=inp.registration_id,
+                kind=kind,
+                actor="system",
+                outcome=reminder.label,
+                detail=inp.idempotency_key,
+                at=datetime.now(UTC),
+                idempotency_key=inp.idempotency_key,
+            )
         await self._notifier.deliver(keys)
 
     @activity.defn(name="authorize_decision")
     async def authorize_decision(self, inp: AuthorizeDecisionInput) -> Authorization:
         """Does this decision count? The answer, either way, is written to the audit trail."""
         decision = inp.decision
-        async with self._sessions() as session:
-            reviewer = await session.get(Account, decision.reviewer_id)
-        target = ReviewTarget(inp.unit_code, inp.requested_role, inp.applicant_key)
-        if inp.stage != Stage.AWAITING_REVIEW:
-            verdict = _refuse("decision.not_awaiting_review")
-        elif refused := review_refusal(reviewer, target):
-            verdict = _refuse(refused)
-        else:
-            verdict = Authorization(allowed=True, code="ok", message_zh=texts.DECISION_RECORDED)
-        # Keyed per decision: a retry of an attempt that committed writes no second row.
-        await self._audit_once(
-            AuditEvent(
+        async with self._sessions.begin() as session:
+            reviewer = (
+                await session.execute(
+                    select(*REVIEWER_COLUMNS).where(Account.username == decision.reviewer_id)
+                )
+            ).first()
+            target = ReviewTarget(inp.unit_code, inp.requested_role, inp.applicant_key)
+            if inp.stage != Stage.AWAITING_REVIEW:
+                verdict = _refuse("decision.not_awaiting_review")
+            elif refused := review_refusal(reviewer, target):
+                verdict = _refuse(refused)
+            else:
+                verdict = Authorization(allowed=True, code="ok", message_zh=texts.DECISION_RECORDED)
+            # Keyed per decision: a retry of an attempt that committed writes no second row.
+            await _audit_once(
+                session,
                 registration_id=inp.registration_id,
                 kind="decision" if verdict.allowed else "refused_decision",
                 actor=decision.reviewer_id,
@@ -157,7 +172,6 @@ class ReviewActivities(StoreActivities):
                 at=inp.at,
                 idempotency_key=f"{inp.registration_id}/decision/{decision.decision_id}",
             )
-        )
         if not verdict.allowed:
             log.warning("decision refused code=%s reviewer=%s", verdict.code, decision.reviewer_id)
         return verdict
@@ -165,8 +179,9 @@ class ReviewActivities(StoreActivities):
     @activity.defn(name="record_audit")
     async def record_audit(self, inp: AuditInput) -> None:
         """Append to the audit trail what no other activity records (withdrawals)."""
-        await self._audit_once(
-            AuditEvent(
+        async with self._sessions.begin() as session:
+            await _audit_once(
+                session,
                 registration_id=inp.registration_id,
                 kind=inp.kind,
                 actor=inp.actor,
@@ -176,19 +191,12 @@ class ReviewActivities(StoreActivities):
                 # The instant is the workflow's, the same for every attempt of one call.
                 idempotency_key=f"{inp.registration_id}/{inp.kind}/{inp.at.isoformat()}",
             )
-        )
 
-    async def _audit_once(self, event: AuditEvent) -> None:
-        """Append `event` unless a row with its idempotency key exists."""
-        try:
-            async with self._sessions.begin() as session:
-                kept = await session.scalar(
-                    select(AuditEvent.id).where(AuditEvent.idempotency_key == event.idempotency_key)
-                )
-                if kept is None:
-                    session.add(event)
-        except IntegrityError:
-            pass  # a concurrent attempt of the same call wrote it
+
+async def _audit_once(session: AsyncSession, **row: Any) -> None:
+    """Append an audit row unless one with its idempotency key exists: one statement, which a
+    concurrent attempt of the same call cannot race (the key is unique)."""
+    await session.execute(insert_new(session, AuditEvent).values(**row))
 
 
 def _refuse(code: str) -> Authorization:

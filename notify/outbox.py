@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from config import Settings
 from domain.rules import mask_phone
+from store.db import insert_new
 from store.models import OutboxMessage
 
 log = logging.getLogger(__name__)
@@ -43,20 +44,52 @@ class Notifier:
         body: str,
     ) -> None:
         """Add a message to the caller's transaction unless its key was queued before."""
-        if await session.get(OutboxMessage, key) is None:
-            session.add(
-                OutboxMessage(
-                    idempotency_key=key,
-                    channel=channel,
-                    recipient=recipient,
-                    subject=subject,
-                    body=body,
-                    created_at=datetime.now(UTC),
-                )
-            )
+        await self._queue(session, [(key, channel, recipient)], subject=subject, body=body)
+
+    async def _queue(
+        self,
+        session: AsyncSession,
+        messages: list[tuple[str, str, str]],
+        *,
+        subject: str,
+        body: str,
+    ) -> None:
+        """One INSERT for (key, channel, recipient) `messages`; a key queued before is skipped
+        by its primary key, so a retry queues nothing twice."""
+        now = datetime.now(UTC)
+        rows = [
+            {
+                "idempotency_key": key,
+                "channel": channel,
+                "recipient": recipient,
+                "recipient_hmac": recipient,  # Keyed: stored as its HMAC
+                "subject": subject,
+                "body": body,
+                "created_at": now,
+                # A message no gateway carries is delivered with the transaction that writes
+                # it: the embedded SMS channel is the row itself (`starter sms-inbox`), and so
+                # is e-mail without an SMTP server. Only a gateway's send waits for `deliver`.
+                "delivered_at": None if self._via_gateway(channel) else now,
+            }
+            for key, channel, recipient in messages
+        ]
+        queued = await session.execute(
+            insert_new(session, OutboxMessage)
+            .values(rows)
+            .returning(OutboxMessage.idempotency_key, OutboxMessage.channel)
+        )
+        for key, channel in queued:
+            if channel == "sms":
+                recipient = next(r for k, _, r in messages if k == key)
+                log.info("sms to %s key=%s", mask_phone(recipient), key)
+
+    def _via_gateway(self, channel: str) -> bool:
+        return channel == "email" and bool(self._settings.smtp_host)
 
     async def deliver(self, keys: list[str]) -> None:
         """Deliver queued messages; safe to call again after a crash."""
+        if not self._via_gateway("email"):
+            return  # every message was delivered when it was queued
         async with self._sessions() as session:
             rows = (
                 await session.scalars(
@@ -67,17 +100,13 @@ class Notifier:
                 )
             ).all()
             for row in rows:
-                if row.channel == "email" and self._settings.smtp_host:
+                if row.channel == "email":
                     await asyncio.to_thread(self._send_mail, row)
                     log.info("e-mail delivered key=%s", row.idempotency_key)
                     # Handed to the gateway: the row keeps only that it was sent, and to whom
                     # as an HMAC (what the retention purge and the audit need).
                     row.recipient = ""
                     row.body = ""
-                elif row.channel == "sms":
-                    # The embedded SMS channel has no gateway: the sealed row is the phone's
-                    # inbox (`starter sms-inbox`) until the retention purge deletes it.
-                    log.info("sms to %s key=%s", mask_phone(row.recipient), row.idempotency_key)
                 row.delivered_at = datetime.now(UTC)
             await session.commit()
 
@@ -86,18 +115,9 @@ class Notifier:
     ) -> list[str]:
         """Queue one message by SMS and by e-mail, as `<key>/sms` and `<key>/email`; returns the
         keys, for `deliver` once the caller's transaction is committed."""
-        keys = []
-        for channel, address in (("sms", phone), ("email", email)):
-            keys.append(f"{key}/{channel}")
-            await self.queue(
-                session,
-                key=keys[-1],
-                channel=channel,
-                recipient=address,
-                subject=subject,
-                body=body,
-            )
-        return keys
+        messages = [(f"{key}/sms", "sms", phone), (f"{key}/email", "email", email)]
+        await self._queue(session, messages, subject=subject, body=body)
+        return [key for key, _, _ in messages]
 
     async def send_both(self, *, key: str, phone: str, email: str, subject: str, body: str) -> None:
         """`queue_both` in a transaction of its own, then deliver."""

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Insert, Table, event, make_url
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -18,6 +19,11 @@ from store.sealed import attach_data_key
 # (workflows/common.py, 10 s): a writer that waited the whole timeout had already been given up,
 # and its retry queued behind the same lock (an Update answered after 25 s under load).
 SQLITE_BUSY_TIMEOUT_MS = 5000
+# Connections the pool keeps open. Past the default 5, every connection checked out beyond them
+# was opened and closed again, an aiosqlite thread started and stopped with it: with the worker's
+# 8 activities at once (a verification holds two), that was about one per registration. An idle
+# connection costs a file handle and a parked thread.
+SQLITE_POOL_SIZE = 20
 
 
 def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
@@ -25,7 +31,11 @@ def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
     (`store.sealed`); an engine without it refuses to read or write them."""
     # No statement parameters in errors and logs: an IntegrityError would otherwise print the
     # row, name, phone and e-mail included, into the worker's log and the activity's failure.
-    engine = create_async_engine(url, hide_parameters=True)
+    options: dict[str, Any] = {}
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        options["pool_size"] = SQLITE_POOL_SIZE
+    engine = create_async_engine(url, hide_parameters=True, **options)
     if data_key:
         attach_data_key(engine.sync_engine.dialect, data_key)
     if engine.dialect.name == "sqlite":
@@ -41,6 +51,15 @@ def make_engine(url: str, data_key: str | None = None) -> AsyncEngine:
             cursor.close()
 
     return engine
+
+
+def insert_new(session: AsyncSession, table: Table | type[Any]) -> Insert:
+    """INSERT that skips rows a unique key already holds (ON CONFLICT DO NOTHING, on SQLite and
+    PostgreSQL alike): an idempotent write in one statement, where a SELECT first would cost a
+    round trip and still race a concurrent attempt."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert(table).on_conflict_do_nothing()
 
 
 def make_sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

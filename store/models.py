@@ -283,3 +283,20 @@ class RegistrationEnd(Base):
     ended_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
     documents_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     applicant_data_purged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PhotoCheck(Base):
+    """An ID-card photo pair that passed the photo checks under one set of limits.
+
+    Refs are content addresses (SHA-256 of the bytes), so a pair that passed once passes again:
+    a verification that finds its pair here need not decode both photos a second time, and a
+    pair with any other photo (a correction's) is not here. Only passes are kept; the purge
+    deletes the rows of the photos it deletes."""
+
+    __tablename__ = "photo_checks"
+
+    front_ref: Mapped[str] = mapped_column(String(80), primary_key=True)
+    back_ref: Mapped[str] = mapped_column(String(80), primary_key=True, index=True)
+    # `store.verification.photo_check_key`: the limits and the check's version it passed under.
+    limits: Mapped[str] = mapped_column(String(64), primary_key=True)
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime)

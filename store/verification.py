@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 from collections.abc import Mapping
+from datetime import UTC, datetime
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,11 +23,21 @@ from domain.contracts.internal import (
 )
 from domain.contracts.registration import PHOTO_FIELDS, UNDECLARED_FIELDS, RegistrationRequest
 from domain.keys import applicant_key, keyed_hash
-from domain.photos import check_pair, clean_photo
+from domain.photos import PhotoLimits, check_pair, clean_photo
 from domain.roles import Role
-from store.documents import DocumentStore, LocalDocumentStore
+from store.db import insert_new
+from store.documents import DocumentStore, LocalDocumentStore, ref_of
 from store.identity import IdentityAnswer, IdentityProvider, LocalIdentityProvider
-from store.models import Account, Invitation, Unit
+from store.models import Account, Invitation, PhotoCheck, Unit
+
+# Part of every `photo_check_key`: raise it when `domain.photos`' checks change, so that pairs
+# passed under the old checks are checked again.
+PHOTO_CHECKS_VERSION = 1
+
+
+def photo_check_key(limits: PhotoLimits) -> str:
+    """What a pass in `photo_checks` holds for: these limits, this version of the checks."""
+    return hashlib.sha256(f"{PHOTO_CHECKS_VERSION}:{limits!r}".encode()).hexdigest()
 
 
 def application_digest(request: RegistrationRequest) -> str:
@@ -85,7 +96,7 @@ class ApplicationChecks:
         """Every check; the edge runs them before it stores photos, handing those in as
         `pending_documents`."""
         request = inp.request
-        refusals = await self._check_photos(request, pending_documents or {})
+        refusals: list[Refusal] = []
         try:
             rules.normalize_id_number(
                 request.id_number,
@@ -108,12 +119,23 @@ class ApplicationChecks:
         # second connection until the pool's 30 s timeout.
         identity = await self._check_identity(request)
         async with self._sessions() as session:
+            passed = await self._photos_passed(session, request)
             unit = await session.get(Unit, request.unit_code)
             refusals += self._check_unit(unit, request.unit_name)
             refusals += identity
             refusals += await self._check_uniqueness(session, request, inp.applicant_key)
             if request.requested_role == Role.UNIT_ADMIN:
                 refusals += await self._check_invitation(session, request, inp.registration_id)
+        # After the session: decoding takes a while, and must hold no pooled connection.
+        photo_refusals, newly_passed = await self._check_photos(
+            request, pending_documents or {}, passed
+        )
+        refusals[:0] = photo_refusals
+        if newly_passed is not None and not refusals:
+            # Only for an application that passed whole: a refused one starts nothing, and
+            # leaves nothing about its photos behind.
+            async with self._sessions.begin() as session:
+                await session.execute(insert_new(session, PhotoCheck).values(**newly_passed))
         return VerificationResult(
             refusals=refusals,
             requires_signature=signature_required(unit, request.requested_role),
@@ -130,17 +152,42 @@ class ApplicationChecks:
             continue_as_new_between_rounds=settings.continue_as_new_between_rounds,
         )
 
+    async def _photos_passed(self, session: AsyncSession, request: RegistrationRequest) -> bool:
+        """Whether this pair of photos passed the checks under the current limits."""
+        passed = await session.scalar(
+            select(PhotoCheck.checked_at).where(
+                PhotoCheck.front_ref == request.id_card_front,
+                PhotoCheck.back_ref == request.id_card_back,
+                PhotoCheck.limits == photo_check_key(self._settings.photo_limits()),
+            )
+        )
+        return passed is not None
+
     async def _check_photos(
-        self, request: RegistrationRequest, pending: Mapping[str, bytes]
-    ) -> list[Refusal]:
-        """The stored photos themselves, whoever started the workflow and with what refs."""
+        self, request: RegistrationRequest, pending: Mapping[str, bytes], passed: bool
+    ) -> tuple[list[Refusal], dict[str, object] | None]:
+        """The stored photos themselves, whoever started the workflow and with what refs; and
+        the `photo_checks` row to write when they passed here.
+
+        A pair that `passed` before (the edge's pre-check, an earlier round) is not decoded
+        again: its refs are content addresses, so the same refs are the same bytes. It must
+        still be stored (the purge may have deleted it)."""
         limits = self._settings.photo_limits()
+        refs = {field: getattr(request, field) for field in PHOTO_FIELDS}
+        if passed:
+            missing = [
+                _refusal("photo.missing", [field], ref=ref)
+                for field, ref in refs.items()
+                if ref not in pending and not await self._documents.exists(ref)
+            ]
+            return missing, None
         photos = {}
         refusals = []
-        for field in PHOTO_FIELDS:
-            ref = getattr(request, field)
+        content_addressed = True
+        for field, ref in refs.items():
             try:
                 data = pending.get(ref) or await self._documents.get(ref)
+                content_addressed &= ref_of(data) == ref
                 # Decoding and the sharpness filter are CPU work: off the event loop, which
                 # every other activity of this worker shares.
                 photos[field] = await asyncio.to_thread(
@@ -155,7 +202,16 @@ class ApplicationChecks:
                 check_pair(photos["id_card_front"], photos["id_card_back"])
             except rules.RuleViolation as exc:
                 refusals.append(_violated(exc, [exc.field]))
-        return refusals
+        # Only bytes that are what their refs name: a caller's documents under other refs
+        # must not vouch for those refs.
+        if refusals or not content_addressed:
+            return refusals, None
+        return refusals, {
+            "front_ref": refs["id_card_front"],
+            "back_ref": refs["id_card_back"],
+            "limits": photo_check_key(limits),
+            "checked_at": datetime.now(UTC),
+        }
 
     async def unit_refusals(self, unit_code: str, unit_name: str) -> list[Refusal]:
         """The unit check alone: a page asks it as the applicant leaves the unit's fields."""
@@ -199,18 +255,30 @@ class ApplicationChecks:
     async def _check_uniqueness(
         self, session: AsyncSession, request: RegistrationRequest, key: str
     ) -> list[Refusal]:
+        # One look-up for the three unique keys an application must not collide with.
+        same_phone = Account.phone_hmac == request.phone
+        holders = (
+            await session.execute(
+                select(
+                    Account.username, Account.applicant_key, same_phone.label("same_phone")
+                ).where(
+                    or_(
+                        Account.applicant_key == key,
+                        Account.username == request.username,
+                        same_phone,
+                    )
+                )
+            )
+        ).all()
         refusals = []
-        if await session.scalar(select(Account.username).where(Account.applicant_key == key)):
+        if any(holder.applicant_key == key for holder in holders):
             refusals.append(_refusal("applicant.already_registered", ["id_number"]))
-        if await session.get(Account, request.username) is not None:
+        if any(holder.username == request.username for holder in holders):
             suggestion = await self._free_username(session, request.name, request.id_number)
             refusals.append(
                 _refusal("username.taken", ["username"], suggestions=", ".join(suggestion))
             )
-        phone_owner = await session.scalar(
-            select(Account.applicant_key).where(Account.phone_hmac == request.phone)
-        )
-        if phone_owner is not None and phone_owner != key:
+        if any(holder.same_phone and holder.applicant_key != key for holder in holders):
             refusals.append(_refusal("phone.bound", ["phone"]))
         return refusals
 

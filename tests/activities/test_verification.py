@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,14 +15,15 @@ from activities.verification import VerificationActivities
 from domain.contracts.base import ApplicationRefused
 from domain.contracts.internal import VerificationInput
 from domain.contracts.registration import Stage
+from domain.keys import applicant_key
 from edge.intake import build_request
 from starter.client import RegistrationClient
-from store.documents import LocalDocumentStore
+from store.documents import LocalDocumentStore, ref_of
 from store.identity import IdentityAnswer, LocalIdentityProvider
-from store.models import Account, AuditEvent, OutboxMessage, PhoneCode
+from store.models import Account, AuditEvent, OutboxMessage, PhoneCode, PhotoCheck
 from store.seed import APPLICANTS
-from store.verification import ApplicationChecks
-from testkit import TODAY, count, form, reach, request
+from store.verification import ApplicationChecks, photo_check_key
+from testkit import TODAY, count, form, reach, request, sample_documents
 from testkit.harness import SIGNER, TIME_SKIPPING_TTL
 from worker import build_worker
 
@@ -158,3 +161,80 @@ async def test_the_working_age_bounds_come_from_settings(app) -> None:
     with pytest.raises(ApplicationRefused) as refused:
         build_request(form(), today=TODAY, ages=strict.applicant_ages)
     assert [r.code for r in refused.value.refusals] == ["id_number.age"]
+
+
+class CountingStore(LocalDocumentStore):
+    """The test's document store, counting the photos read back (each one is then decoded)."""
+
+    def __init__(self, root) -> None:
+        super().__init__(root)
+        self.reads = 0
+
+    async def get(self, ref: str) -> bytes:
+        self.reads += 1
+        return await super().get(ref)
+
+
+def counted_checks(app) -> tuple[ApplicationChecks, CountingStore, Any]:
+    """Checks under limits of their own (a byte limit no other test uses), so that no pass of
+    the sample photos counts but theirs; and the condition that finds their passes."""
+    settings = app.settings.model_copy(
+        update={"photo_max_bytes": app.settings.photo_max_bytes - 1 - uuid.uuid4().int % 1000}
+    )
+    store = CountingStore(settings.document_dir)
+    identity = LocalIdentityProvider(app.sessions, settings.applicant_key_secret)
+    theirs = PhotoCheck.limits == photo_check_key(settings.photo_limits())
+    return ApplicationChecks(app.sessions, settings, store, identity), store, theirs
+
+
+def verification_of(app, checked) -> VerificationInput:
+    return VerificationInput(
+        registration_id="r",
+        applicant_key=applicant_key(app.settings.applicant_key_secret, checked.id_number),
+        request=checked,
+        at=datetime.now(UTC),
+    )
+
+
+async def test_a_pair_that_passed_is_not_decoded_again_but_any_other_photo_is(app) -> None:
+    checks, store, theirs = counted_checks(app)
+    # Its own username and phone: tests/store reruns it on a shared PostgreSQL database.
+    checked = request(
+        username=f"u{uuid.uuid4().hex[:12]}", phone=f"139{uuid.uuid4().int % 10**8:08d}"
+    )
+    assert (await checks.check(verification_of(app, checked))).refusals == []
+    assert (store.reads, await count(app, PhotoCheck, theirs)) == (2, 1)
+    assert (await checks.check(verification_of(app, checked))).refusals == []
+    assert store.reads == 2  # the same refs are the same bytes: passed already
+
+    # A correction's new photo is checked, and refused when it is not one.
+    garbage = await store.put(b"not a photo", content_type="image/jpeg")
+    corrected = checked.model_copy(update={"id_card_back": garbage})
+    refusals = (await checks.check(verification_of(app, corrected))).refusals
+    assert [(r.code, r.fields) for r in refusals] == [("photo.format", ["id_card_back"])]
+    assert (store.reads, await count(app, PhotoCheck, theirs)) == (4, 1)
+
+    # A pair that passed is still refused once its photo is gone (the purge deleted it).
+    await store.delete(checked.id_card_back)
+    refusals = (await checks.check(verification_of(app, checked))).refusals
+    assert [(r.code, r.fields) for r in refusals] == [("photo.missing", ["id_card_back"])]
+
+
+async def test_bytes_handed_in_under_another_ref_vouch_for_nothing(app) -> None:
+    checks, store, theirs = counted_checks(app)
+    back = ref_of(b"never stored")
+    claimed = request().model_copy(update={"id_card_back": back})
+    photos = list(sample_documents().values())
+    # The edge hands in the photos it is about to store; these bytes are not what `back` names.
+    pending = {claimed.id_card_front: photos[0], back: photos[1]}
+    assert (await checks.check(verification_of(app, claimed), pending)).refusals == []
+    assert await count(app, PhotoCheck, theirs) == 0
+    refusals = (await checks.check(verification_of(app, claimed))).refusals
+    assert [(r.code, r.fields) for r in refusals] == [("photo.missing", ["id_card_back"])]
+
+
+async def test_a_refused_application_leaves_no_photo_pass_behind(app) -> None:
+    checks, _, theirs = counted_checks(app)
+    refusals = (await checks.check(verification_of(app, request(name="张四")))).refusals
+    assert [r.code for r in refusals] == ["identity.mismatch"]
+    assert await count(app, PhotoCheck, theirs) == 0

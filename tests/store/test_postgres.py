@@ -46,6 +46,7 @@ from store.seed import ADMINS, APPLICANTS, DEMO_INVITATION, UNITS, seed_demo
 from testkit import count, reach, request, sample_documents
 from testkit.harness import App, migrate
 from tests.activities import test_integrity as integrity
+from tests.activities import test_verification as verification
 from tests.store import test_db
 
 ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
@@ -330,6 +331,16 @@ async def test_a_retried_phone_check_answers_the_same_on_postgresql(app) -> None
 
 async def test_a_retried_authorization_writes_one_audit_row_on_postgresql(app) -> None:
     await integrity.test_a_retried_authorization_writes_one_audit_row(app)
+
+
+async def test_retried_sends_provisioning_and_reminders_count_once_on_postgresql(app) -> None:
+    await integrity.test_a_retried_send_texts_once_and_a_resend_replaces_the_code(app)
+    await integrity.test_retried_and_concurrent_provisioning_makes_one_account(app)
+    await integrity.test_a_retried_reminder_texts_and_audits_once(app)
+
+
+async def test_a_photo_pair_is_checked_once_on_postgresql(app) -> None:
+    await verification.test_a_pair_that_passed_is_not_decoded_again_but_any_other_photo_is(app)
 
 
 async def test_a_failed_statement_does_not_print_the_row_on_postgresql(app) -> None:

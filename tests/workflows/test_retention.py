@@ -15,7 +15,7 @@ from temporalio.testing import WorkflowEnvironment
 from domain.contracts.internal import PurgeReport
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
-from store.models import AuditEvent, OutboxMessage, PhoneCode
+from store.models import AuditEvent, OutboxMessage, PhoneCode, PhotoCheck
 from store.seed import APPLICANTS
 from testkit import count, reach, sample_documents
 from testkit.harness import Harness, start_and_verify_phone, time_skipping_server
@@ -78,12 +78,14 @@ async def test_the_purge_keeps_nothing_past_its_retention(ts: Harness) -> None:
 
     assert await purge(ts) == PurgeReport()
     assert await photos() == [True, True]
+    assert await count(ts.app, PhotoCheck) == 1  # the pair passed, once for both
 
     await ts.env.sleep(timedelta(days=ts.app.settings.retention_documents_days, hours=1))
     report = await purge(ts)
     assert report.registrations == 2 and report.documents == 2 and report.messages >= 4
     assert report.applicant_records == 0
     assert await photos() == [False, False]
+    assert await count(ts.app, PhotoCheck) == 0  # its pass went with the photos
     assert await messages(withdrawn) == 0 and await messages(completed) == 0
     assert await codes(withdrawn) == 1 and await codes(completed) == 1
     assert await purges(ts, withdrawn) == ["documents_deleted"]
