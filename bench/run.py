@@ -438,6 +438,7 @@ async def _profile(
     dumps = [Path(a[3]) for a in map(argv, range(fleet.count))]
     await fleet.stop()  # SIGTERM: each dumps its profile as it exits
     result = attribute(dumps, len(profiled.ok))
+    result["warmup"] = PROFILE_WARMUP
     result["error_samples"] = sorted(set(profiled.errors))[:5]
     return result
 
