@@ -15,7 +15,9 @@ processes, the skeleton as many `python -m bench.skeleton` processes; the edge, 
 3. half load: ours again, arrivals at half of ours' measured throughput; decide → account;
 4. profile: each side's workers restarted under cProfile (`bench.profiled_worker`), untimed;
 5. waiting: `--waiting` registrations brought to review by fresh workers and left there: their
-   memory, the first inbox page through the edge, the "new application" notice exactly once.
+   memory, the first inbox page through the edge, the "new application" notice exactly once;
+6. first reminder: `--reminders` registrations on the time-skipping test server, the worker
+   killed and restarted, time skipped past the first reminder: it fired exactly once each.
 
 Writes bench/results/latest.json and latest.md, and prints the Markdown.
 """
@@ -54,6 +56,7 @@ from bench.driver import (
 from bench.history import happy_path, history_size, rejection_round, run_chain, time_breakdown
 from bench.machine import cpu_seconds, describe, find_dev_server, load_average
 from bench.profile import ThreadCpu, attribute, photo_check_ms
+from bench.reminders import first_reminder_once
 from bench.skeleton import create_notices
 from bench.system import System, build_system, use_run_keys
 from bench.waiting import many_waiting
@@ -92,6 +95,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="registrations left waiting for review (10000: ~45 min on 2 cores); 0 skips",
     )
     parser.add_argument("--waiting-in-flight", type=int, default=20)
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=200,
+        help="registrations whose first reminder is checked on the time-skipping server; 0 skips",
+    )
     parser.add_argument(
         "--edge-repeat", type=int, default=7, help="timed requests of the inbox page"
     )
@@ -244,6 +253,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             "waiting": args.waiting,
             "waiting_in_flight": args.waiting_in_flight,
             "edge_repeat": args.edge_repeat,
+            "reminders": args.reminders,
             "poll_ms": args.poll_ms,
             "profile_total": args.profile_total,
             "temporal_db": args.temporal_db,
@@ -260,6 +270,7 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
             + 2 * (args.warmup + args.total + args.profile_total + PROFILE_WARMUP)
             + args.half_load_total
             + args.waiting
+            + args.reminders
         )
         log(f"building the system in {workdir} ({needed} invented applicants)")
         system = await build_system(
@@ -413,6 +424,15 @@ async def _phases(
             args.edge_repeat,
         )
         log(f"waiting: {out['waiting']}")
+
+    if args.reminders:
+        await skeleton_side.fleet.stop()
+        await ours_side.fleet.stop()
+        log(f"first reminder: {args.reminders} registrations on the time-skipping server")
+        out["first_reminder"] = await first_reminder_once(
+            system, ours.notices, args.reminders, args.waiting_in_flight, workdir
+        )
+        log(f"first reminder: {out['first_reminder']}")
     return out
 
 

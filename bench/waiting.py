@@ -25,7 +25,7 @@ NEW_APPLICATION = "new application"
 INBOX_PAGE = 50  # rows of the first page the targets name
 
 
-async def _to_review(target: Registrations, applicant: Applicant) -> Trace:
+async def to_review_only(target: Registrations, applicant: Applicant) -> Trace:
     trace = Trace()
     try:
         await to_review(target, applicant, trace)
@@ -57,7 +57,7 @@ async def many_waiting(
 
     async def one(applicant: Applicant) -> Trace:
         nonlocal done
-        trace = await _to_review(target, applicant)
+        trace = await to_review_only(target, applicant)
         done += 1
         if done % step == 0:
             curve.append((done, round(time.perf_counter() - began, 1), fleet.rss_mib()))
@@ -109,7 +109,7 @@ async def many_waiting(
             description.raw_description.workflow_execution_info.history_length
         )
 
-    result["new_application_notice"] = await _notices_once(target, waiting)
+    result["new_application_notice"] = await notices_once(target, waiting, NEW_APPLICATION)
     return result
 
 
@@ -147,20 +147,21 @@ async def _timed(http: httpx.AsyncClient, path: str, repeat: int) -> dict[str, A
     }
 
 
-async def _notices_once(target: Registrations, waiting: set[str]) -> dict[str, Any]:
-    """Audit rows and outbox rows of the "new application" reminder, per registration."""
+async def notices_once(target: Registrations, waiting: set[str], label: str) -> dict[str, Any]:
+    """Audit rows and outbox rows of the review reminder `label` of round 1, per registration."""
+    pattern = f"%/round-1/{label.replace(' ', '-')}/%"
     async with target.system.sessions() as session:
         audits = Counter(
             registration_id.split("/", 1)[0]
             for registration_id in await session.scalars(
-                select(AuditEvent.registration_id).where(AuditEvent.outcome == NEW_APPLICATION)
+                select(AuditEvent.registration_id).where(AuditEvent.outcome == label)
             )
         )
         outbox = Counter(
             key.split("/", 1)[0]
             for key in await session.scalars(
                 select(OutboxMessage.idempotency_key).where(
-                    OutboxMessage.idempotency_key.like("%/round-1/new-application/%")
+                    OutboxMessage.idempotency_key.like(pattern)
                 )
             )
         )
@@ -169,6 +170,7 @@ async def _notices_once(target: Registrations, waiting: set[str]) -> dict[str, A
     audit_counts = Counter(audits[workflow_id] for workflow_id in waiting)
     outbox_counts = Counter(outbox[workflow_id] for workflow_id in waiting)
     return {
+        "label": label,
         "registrations": len(waiting),
         "audit_rows_per_registration": {str(k): v for k, v in sorted(audit_counts.items())},
         "outbox_rows_per_registration": {str(k): v for k, v in sorted(outbox_counts.items())},

@@ -13,7 +13,7 @@ def test_the_benchmark_completes_both_sides_and_writes_its_report(tmp_path: Path
     output = tmp_path / "latest"
     small = (
         "--total 4 --warmup 1 --rounds 1 --half-load-total 3 --waiting 5 --edge-repeat 2"
-        " --profile-total 2"
+        " --profile-total 2 --reminders 3"
     )
     ran = subprocess.run(
         [sys.executable, "-m", "bench.run", *small.split(), "--output", str(output)],
@@ -39,6 +39,10 @@ def test_the_benchmark_completes_both_sides_and_writes_its_report(tmp_path: Path
     # The first inbox page came through the edge process, with every waiting registration.
     assert waiting["edge"]["api_first_page"]["rows"] == waiting["edge"]["api_first_page"]["total"]
     assert waiting["edge"]["api_first_page"]["total"] == 5
+    # On the time-skipping server, after a kill and restart of the worker: once each.
+    reminder = found["first_reminder"]
+    assert reminder["moved_on"] == reminder["waiting"] == 3, reminder
+    assert reminder["first_reminder"]["exactly_once"], reminder
     report = output.with_suffix(".md").read_text()
     assert "| **throughput** (complete registrations/s) |" in report
     assert "| **CPU per registration: worker process(es)** (ms) |" in report
