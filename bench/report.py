@@ -176,6 +176,18 @@ def _edge_row(r: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _events_note(happy: dict[str, Any]) -> str:
+    types = happy["event_types"]
+    tasks = types.get("WORKFLOW_TASK_COMPLETED", 0)
+    activities = types.get("ACTIVITY_TASK_SCHEDULED", 0)
+    upserts = types.get("UPSERT_WORKFLOW_SEARCH_ATTRIBUTES", 0)
+    return (
+        f"{tasks} workflow tasks (3 events each), {activities} activities (3 each), {upserts} "
+        "search-attribute upserts: fewer workflow tasks (an Update's activity and the stage "
+        "change in one) and one upsert per stage change are where to cut"
+    )
+
+
 def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     ours, skeleton = r["throughput"]["ours"], r["throughput"]["skeleton"]
     ratio = r["throughput"]["ratio"]
@@ -208,10 +220,7 @@ def targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             "target": f"happy path <= {EVENTS_TARGET} history events",
             "measured": f"{happy} events",
             "met": happy <= EVENTS_TARGET,
-            "note": ""
-            if happy <= EVENTS_TARGET
-            else "each activity is 3 events and each workflow task 3: fewer activities (the "
-            "reminder planning folded into plan_review) or local activities",
+            "note": "" if happy <= EVENTS_TARGET else _events_note(r["history"]["happy_path"]),
         }
     )
     p99 = half["decide_to_account"].get("p99_ms", float("inf"))
@@ -270,20 +279,30 @@ def _waiting_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     met = at_target and rss < LIMIT_MIB and waiting["error_count"] == 0
     cache = waiting["worker_max_cached_workflows"]
     note = []
+    below_cache = waiting["waiting"] < cache * waiting.get("worker_processes", 1)
     if not at_target:
         note.append(
             f"measured with {count}, not {MEMORY_TARGET_AT:,} (`make bench-long` runs it), "
-            f"and projected: a worker keeps at most {cache} workflows in its cache, RSS "
-            f"+{projection['mib_per_cached_workflow']:.2f} MiB per waiting registration here "
-            "(per cached one below the cache size, past it from the curve)"
+            f"and projected: a worker keeps at most {cache} workflows in its cache; "
+            + (
+                f"+{projection['mib_per_cached_workflow']:.2f} MiB per cached one here"
+                if below_cache
+                else f"past the cache RSS still grew {projection['mib_per_cached_workflow']:.3f} "
+                "MiB per waiting registration (the curve's slope, noisy: see the curve)"
+            )
         )
-    if rss >= LIMIT_MIB:
+    if rss >= LIMIT_MIB and below_cache:
         room = LIMIT_MIB - waiting["rss_baseline_mib"]
         fits = int(room / max(projection["mib_per_cached_workflow"], 1e-6)) if room > 0 else 0
         note.append(
             f"fix: a `max_cached_workflows` of at most ~{fits} (now {cache}); a registration "
             "waiting for review wakes once a working day at most, so an evicted one costs one "
             f"replay of its {waiting.get('history_events_while_waiting', '~40')} events then"
+        )
+    elif rss >= LIMIT_MIB:
+        note.append(
+            "growth past the cache is not the cache's, and its cause is not measured yet: the "
+            "long pass shows whether it goes on"
         )
     out.append(
         {
