@@ -375,6 +375,7 @@ def markdown(r: dict[str, Any]) -> str:
         "(from /proc/PID/stat) is steadier than throughput on this shared machine: other jobs "
         "run here, read the load average.",
         "",
+        *_long_pass_link(r),
         "| measure | ours | skeleton | ours/skeleton |",
         "|---|---:|---:|---:|",
         f"| **throughput** (complete registrations/s) | **{ours['throughput_per_s']}** | "
@@ -484,6 +485,17 @@ def markdown(r: dict[str, Any]) -> str:
     ]
     lines += _cpu_sections(r)
     return "\n".join(lines) + "\n"
+
+
+def _long_pass_link(r: dict[str, Any]) -> list[str]:
+    long = _long_pass(r)
+    if "from_file" not in long:
+        return []
+    return [
+        f"The {MEMORY_TARGET_AT:,}-waiting figures are the long pass's (`make bench-long`, "
+        f"{long['date']}): [{long['from_file']}]({long['from_file']}).",
+        "",
+    ]
 
 
 def _waiting_section(w: dict[str, Any] | None) -> list[str]:
