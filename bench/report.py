@@ -271,7 +271,9 @@ def _waiting_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
     if not waiting:
         return []
     at_target = bool(long)
+    load = " / ".join(map(str, waiting.get("load_average_after_fill", [])))
     source = f" ([long pass]({long['from_file']}), {long['date']})" if "from_file" in long else ""
+    source += f"; load average {load} after the fill" if load else ""
     count = f"{waiting['waiting']:,} waiting"
     out = []
     projection = memory_projection(waiting)
