@@ -425,6 +425,10 @@ async def _phases(
         )
         log(f"waiting: {out['waiting']}")
 
+    # out["edge_load"] is the edge load test's slot (bench/edge_load.py, branch `edgeload`):
+    # {"inbox": percentiles, "decision": percentiles, "errors": n, "summary"?, "note"?}, which
+    # report.targets judges and report.markdown renders when present.
+
     if args.reminders:
         await skeleton_side.fleet.stop()
         await ours_side.fleet.stop()
