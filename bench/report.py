@@ -331,8 +331,9 @@ def _waiting_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             else (
                 f"measured with {count} only (`make bench-long` runs {MEMORY_TARGET_AT:,})"
                 if median < INBOX_MS
-                else "the page is found by counting (count_workflows probes of the entry "
-                "instants) on the dev server's SQLite visibility, which cannot sort; "
+                else "not profiled here; the likely cost: the edge finds a page by counting "
+                "(edge/inbox.py: count_workflows probes of the entry instants, then one "
+                "list_workflows) because the dev server's SQLite visibility cannot sort; "
                 "PostgreSQL or Elasticsearch visibility sorts"
             ),
         }
