@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: screenshots run test lint lock clean histories bench browser
+.PHONY: screenshots run test lint lock clean histories bench bench-long browser
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -56,9 +56,13 @@ histories: $(STAMP)
 		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"
 	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_vouching.py -k forged_decision
 
-## bench: throughput, latency, history size and memory beside a no-op skeleton (not part of test)
+## bench: throughput, CPU, latency, history size and memory beside a no-op skeleton, each part its own process (not part of test; ~12 min; BENCH_ARGS="--workers 2" etc.)
 bench: $(STAMP)
-	$(PY) -m bench.run
+	$(PY) -m bench.run $(BENCH_ARGS)
+
+## bench-long: 10,000 registrations waiting for review (~45 min), short other passes; bench/results/waiting-10000.md
+bench-long: $(STAMP)
+	$(PY) -m bench.run --waiting 10000 --total 40 --half-load-total 0 --profile-total 0 --output bench/results/waiting-10000 $(BENCH_ARGS)
 
 ## screenshots: the main pages at phone and desktop width, as PNGs in docs/screenshots/
 screenshots: $(STAMP) browser

@@ -4,7 +4,8 @@ One registration: start it; wait for the SMS (read from the outbox once delivere
 code with the `submit_phone_code` Update; wait for the reviewer's "new application" SMS and
 approve with the `decide` Update; wait for the result. The skeleton is driven by the same code
 through the `Target` it is given; only where the notices are read from differs (the outbox table,
-or the skeleton's in-memory board), and both are polled by one task at the same interval.
+or the skeleton's notices file), and both are polled by one task at the same interval. The driver
+is a process of its own: it reaches the workers only through Temporal and these SQLite files.
 """
 
 from __future__ import annotations
@@ -97,9 +98,8 @@ class OutboxNotices(Notices):
     """The embedded SMS channel: SMS rows of the outbox once delivered (`delivered_at` set),
     which is when a real gateway would have sent them.
 
-    Read with the standard library's sqlite3 in a thread, not through the application's engine,
-    so that the driver's polling costs the worker's event loop nothing and takes none of its
-    pooled connections. Rows are scanned from the oldest one not yet delivered.
+    Read with the standard library's sqlite3 in a thread, read-only, as a gateway process
+    would. Rows are scanned from the oldest one not yet delivered.
     """
 
     def __init__(self, database: Path, data_key: str, poll_interval: float) -> None:
@@ -155,18 +155,32 @@ class OutboxNotices(Notices):
         self._db.close()
 
 
-class BoardNotices(Notices):
-    """The skeleton's board, read the same way."""
+class NoticeRows(Notices):
+    """The skeleton's notices (`bench.skeleton.NoticeFile`): its rows in their own SQLite file,
+    read the same way as the outbox, from the last row seen."""
 
-    def __init__(self, board: list[tuple[str, str, str]], poll_interval: float) -> None:
+    def __init__(self, path: Path, poll_interval: float) -> None:
         super().__init__(poll_interval)
-        self._board = board
+        self._db = sqlite3.connect(
+            f"file:{path}?mode=ro", uri=True, check_same_thread=False, timeout=10
+        )
         self._last = 0
 
+    def _read(self) -> list[tuple[int, str, str, str]]:
+        return self._db.execute(
+            "SELECT rowid, workflow_id, kind, value FROM notices WHERE rowid > ? ORDER BY rowid",
+            (self._last,),
+        ).fetchall()
+
     async def fetch_new(self) -> list[tuple[str, str, str]]:
-        new = self._board[self._last :]
-        self._last += len(new)
-        return new
+        rows = await asyncio.to_thread(self._read)
+        if rows:
+            self._last = rows[-1][0]
+        return [(workflow_id, kind, value) for _, workflow_id, kind, value in rows]
+
+    async def __aexit__(self, *exc: object) -> None:
+        await super().__aexit__(*exc)
+        self._db.close()
 
 
 # --- targets: the registration system, or the skeleton --------------------------------------------

@@ -2,15 +2,22 @@
 
     python -m bench.run [--in-flight 20] [--total 200] [--waiting 1200] ...   (--help for all)
 
-In one run, on a fresh dev server and database (temporary directory):
+In one run, on a fresh dev server and database (temporary directory). This process is the
+driver, an integrator: it reaches the workers only through Temporal (the typed client) and the
+SMS outbox (read from the SQLite file, as the gateway would). Ours is `--workers` real `worker.py`
+processes, the skeleton as many `python -m bench.skeleton` processes; the edge, when used, is
+`python -m edge`.
 
 1. history: one happy-path registration and one with a rejection round; events and payload bytes;
 2. throughput: the skeleton and ours, each with `--in-flight` registrations going until
    `--total` are complete (after `--warmup`), in `--rounds` chunks with the sides alternating;
-   ours/skeleton is the headline figure; then an untimed cProfile pass of each side;
+   ours/skeleton and the CPU per registration of the workers, the dev server and the driver;
 3. half load: ours again, arrivals at half of ours' measured throughput; decide → account;
-4. waiting: `--waiting` registrations brought to review and left there: process memory, the
-   reviewer's inbox, and the "new application" notice exactly once each.
+4. profile: each side's workers restarted under cProfile (`bench.profiled_worker`), untimed;
+5. waiting: `--waiting` registrations brought to review by fresh workers and left there: their
+   memory, the first inbox page through the edge, the "new application" notice exactly once;
+6. first reminder: `--reminders` registrations on the time-skipping test server, the worker
+   killed and restarted, time skipped past the first reminder: it fired exactly once each.
 
 Writes bench/results/latest.json and latest.md, and prints the Markdown.
 """
@@ -21,7 +28,6 @@ import argparse
 import asyncio
 import faulthandler
 import functools
-import gc
 import logging
 import shlex
 import signal
@@ -35,9 +41,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import report, workers
 from bench.driver import (
-    BoardNotices,
+    NoticeRows,
     OutboxNotices,
     Pass,
     Registrations,
@@ -48,14 +54,16 @@ from bench.driver import (
     register,
 )
 from bench.history import happy_path, history_size, rejection_round, run_chain, time_breakdown
-from bench.machine import cpu_seconds, describe, find_dev_server, load_average, rss_mib
-from bench.profile import EventLoopProfile, ThreadCpu, photo_check_ms
-from bench.skeleton import build_skeleton_worker
+from bench.machine import cpu_seconds, describe, find_dev_server, load_average
+from bench.profile import ThreadCpu, attribute, photo_check_ms
+from bench.reminders import first_reminder_once
+from bench.skeleton import create_notices
 from bench.system import System, build_system, use_run_keys
 from bench.waiting import many_waiting
-from worker import build_worker
+from bench.workers import Fleet
 
 BREAKDOWN_SAMPLE = 30
+PROFILE_WARMUP = 5  # registrations per side before the profile starts (caches, sandbox imports)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -66,6 +74,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         default=20,
         help="registrations at once (from 40 up, 100 concurrent activities time out; 8 do not)",
     )
+    parser.add_argument(
+        "--workers", type=int, default=1, help="worker processes per side (both sides alike)"
+    )
     parser.add_argument("--total", type=int, default=200, help="measured registrations per side")
     parser.add_argument("--warmup", type=int, default=20, help="unmeasured, before each side")
     parser.add_argument(
@@ -75,20 +86,29 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="the measured registrations of each side in this many chunks, sides alternating",
     )
     parser.add_argument(
-        "--half-load-total", type=int, default=100, help="registrations in the half-load pass"
+        "--half-load-total", type=int, default=200, help="registrations in the half-load pass"
     )
     parser.add_argument(
         "--waiting",
         type=int,
-        default=1200,
-        help="registrations left waiting for review (10000 takes ~40 min on 2 cores); 0 skips",
+        default=1000,
+        help="registrations left waiting for review (10000: ~45 min on 2 cores); 0 skips",
     )
     parser.add_argument("--waiting-in-flight", type=int, default=20)
+    parser.add_argument(
+        "--reminders",
+        type=int,
+        default=200,
+        help="registrations whose first reminder is checked on the time-skipping server; 0 skips",
+    )
+    parser.add_argument(
+        "--edge-repeat", type=int, default=7, help="timed requests of the inbox page"
+    )
     parser.add_argument(
         "--profile-total",
         type=int,
         default=30,
-        help="registrations per side in the untimed cProfile pass of the event loop; 0 skips",
+        help="registrations per side in the untimed cProfile pass of the workers; 0 skips",
     )
     parser.add_argument("--poll-ms", type=int, default=25, help="driver's outbox poll interval")
     parser.add_argument("--temporal-db", choices=("file", "memory"), default="file")
@@ -96,13 +116,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--max-concurrent-activities",
         type=int,
         default=None,
-        help="worker option for an experiment (default: the real worker's own setting)",
+        help="worker setting for an experiment, both sides (default: the real worker's own)",
     )
     parser.add_argument(
         "--max-cached-workflows",
         type=int,
         default=None,
-        help="worker option for an experiment (default: the real worker's own setting)",
+        help="worker setting for an experiment, both sides (default: the real worker's own)",
     )
     parser.add_argument(
         "--output",
@@ -114,15 +134,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 
 
 class Meter:
-    """CPU seconds of this process (worker + driver) and of the dev server over a pass."""
+    """CPU seconds of a side's worker processes, of the dev server and of this driver."""
 
     def __init__(self, server_pid: int | None) -> None:
         self.server_pid = server_pid
 
-    def read(self) -> dict[str, float]:
+    def read(self, fleet: Fleet) -> dict[str, float]:
         return {
-            "worker_process": cpu_seconds(),
+            "worker_processes": fleet.cpu_seconds(),
             "dev_server": cpu_seconds(self.server_pid) if self.server_pid else 0.0,
+            "driver": cpu_seconds(),
         }
 
     @staticmethod
@@ -135,21 +156,22 @@ class Side:
     """One side's measured registrations, gathered over the rounds."""
 
     target: Target
+    fleet: Fleet
     run: Pass = field(default_factory=Pass)
     cpu: Counter[str] = field(default_factory=Counter)
     threads: Counter[str] = field(default_factory=Counter)
     rounds: list[dict[str, Any]] = field(default_factory=list)
 
     async def measure(self, system: System, count: int, in_flight: int, meter: Meter) -> None:
-        gc.collect()
         load_before = load_average()
-        before = meter.read()
-        threads = ThreadCpu()
+        before = meter.read(self.fleet)
+        threads = ThreadCpu(self.fleet.pids)
         threads.start()
         chunk = await closed_loop(
             lambda a: register(self.target, a), list(system.applicants(count)), in_flight
         )
-        self.cpu.update(Meter.since(before, meter.read()))
+        self.fleet.check()
+        self.cpu.update(Meter.since(before, meter.read(self.fleet)))
         self.threads.update(threads.stop())
         self.run.traces += chunk.traces
         self.run.wall += chunk.wall
@@ -163,12 +185,14 @@ class Side:
         )
         log(
             f"{self.target.name}: {len(chunk.ok)}/{count} in {chunk.wall:.1f} s = "
-            f"{self.rounds[-1]['throughput_per_s']}/s, errors {len(chunk.errors)}"
+            f"{self.rounds[-1]['throughput_per_s']}/s, errors {len(chunk.errors)}, "
+            f"load {load_average()[0]}"
         )
 
     def summary(self) -> dict[str, Any]:
         summary = report.summarize(self.run, dict(self.cpu))
-        summary["worker_process_cpu_by_thread_s"] = {
+        summary["worker_processes"] = self.fleet.count
+        summary["worker_cpu_by_thread_s"] = {
             group: round(seconds, 2) for group, seconds in self.threads.most_common()
         }
         summary["rounds"] = self.rounds
@@ -204,6 +228,16 @@ def log(message: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
+def worker_settings(system: System, args: argparse.Namespace) -> dict[str, Any]:
+    """Both sides' worker settings: the real worker's, or the experiment's."""
+    update: dict[str, Any] = {}
+    if args.max_concurrent_activities:
+        update["worker_max_concurrent_activities"] = args.max_concurrent_activities
+    if args.max_cached_workflows is not None:
+        update["worker_max_cached_workflows"] = args.max_cached_workflows
+    return update
+
+
 async def bench(args: argparse.Namespace) -> dict[str, Any]:
     results: dict[str, Any] = {
         "command": " ".join(["python -m bench.run", shlex.join(sys.argv[1:])]).strip(),
@@ -211,12 +245,15 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
         "load_average": {"start": load_average()},
         "parameters": {
             "in_flight": args.in_flight,
+            "workers": args.workers,
             "total": args.total,
             "warmup": args.warmup,
             "rounds": args.rounds,
             "half_load_total": args.half_load_total,
             "waiting": args.waiting,
             "waiting_in_flight": args.waiting_in_flight,
+            "edge_repeat": args.edge_repeat,
+            "reminders": args.reminders,
             "poll_ms": args.poll_ms,
             "profile_total": args.profile_total,
             "temporal_db": args.temporal_db,
@@ -226,39 +263,21 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     }
     began = time.perf_counter()
     use_run_keys()
-    with tempfile.TemporaryDirectory(prefix="jshr-bench-") as workdir:
+    with tempfile.TemporaryDirectory(prefix="jshr-bench-") as tmp:
+        workdir = Path(tmp)
         needed = (
             2
-            + 2 * (args.warmup + args.total + args.profile_total)
+            + 2 * (args.warmup + args.total + args.profile_total + PROFILE_WARMUP)
             + args.half_load_total
             + args.waiting
+            + args.reminders
         )
         log(f"building the system in {workdir} ({needed} invented applicants)")
         system = await build_system(
-            Path(workdir), applicants=needed, in_memory=args.temporal_db == "memory"
+            workdir, applicants=needed, in_memory=args.temporal_db == "memory"
         )
-        client = system.env.client
-        port = client.service_client.config.target_host.rsplit(":", 1)[1]
-        meter = Meter(find_dev_server(port))
-        board: list[tuple[str, str, str]] = []
-        options = {}
-        if args.max_concurrent_activities:
-            options["max_concurrent_activities"] = args.max_concurrent_activities
-        if args.max_cached_workflows is not None:
-            options["max_cached_workflows"] = args.max_cached_workflows
-        worker = build_worker(client, system.settings, system.sessions, **options)
-        skeleton_queue = f"bench-skeleton-{uuid.uuid4().hex[:8]}"
-        poll = args.poll_ms / 1000
         try:
-            async with (
-                worker,
-                build_skeleton_worker(client, skeleton_queue, board),
-                OutboxNotices(system.database, system.settings.data_key, poll) as outbox,
-                BoardNotices(board, poll) as notices,
-            ):
-                ours = Registrations(system, outbox)
-                skeleton = Skeleton(client, skeleton_queue, notices)
-                results.update(await _phases(args, system, ours, skeleton, meter, worker))
+            results.update(await _run(args, system, workdir))
         finally:
             await system.engine.dispose()
             await system.env.shutdown()
@@ -268,15 +287,56 @@ async def bench(args: argparse.Namespace) -> dict[str, Any]:
     return results
 
 
+async def _run(args: argparse.Namespace, system: System, workdir: Path) -> dict[str, Any]:
+    client = system.env.client
+    port = client.service_client.config.target_host.rsplit(":", 1)[1]
+    meter = Meter(find_dev_server(port))
+    update = worker_settings(system, args)
+    system.settings = system.settings.model_copy(update=update)
+    skeleton_settings = system.settings.model_copy(
+        update={"task_queue": f"bench-skeleton-{uuid.uuid4().hex[:8]}"}
+    )
+    notices_file = workdir / "skeleton-notices.db"
+    create_notices(notices_file)
+    ours_fleet = Fleet("ours", system.settings, args.workers, workdir / "ours.log")
+    skeleton_fleet = Fleet("skeleton", skeleton_settings, args.workers, workdir / "skeleton.log")
+    poll = args.poll_ms / 1000
+    log(f"starting {args.workers} worker process(es) per side")
+    try:
+        await ours_fleet.start(client, workers.ours)
+        await skeleton_fleet.start(client, workers.skeleton(notices_file))
+        async with (
+            OutboxNotices(system.database, system.settings.data_key, poll) as outbox,
+            NoticeRows(notices_file, poll) as notices,
+        ):
+            ours = Registrations(system, outbox)
+            skeleton = Skeleton(client, skeleton_settings.task_queue, notices)
+            return await _phases(
+                args,
+                system,
+                Side(ours, ours_fleet),
+                Side(skeleton, skeleton_fleet),
+                meter,
+                workdir,
+                notices_file,
+            )
+    finally:
+        await ours_fleet.stop()
+        await skeleton_fleet.stop()
+
+
 async def _phases(
     args: argparse.Namespace,
     system: System,
-    ours: Registrations,
-    skeleton: Skeleton,
+    ours_side: Side,
+    skeleton_side: Side,
     meter: Meter,
-    worker: Any,
+    workdir: Path,
+    notices_file: Path,
 ) -> dict[str, Any]:
     client = system.env.client
+    ours = ours_side.target
+    assert isinstance(ours, Registrations)
     out: dict[str, Any] = {}
 
     out["photo_check_cpu_ms"] = photo_check_ms()
@@ -290,9 +350,8 @@ async def _phases(
 
     log(
         f"throughput: {args.total} per side, {args.in_flight} in flight, "
-        f"{args.rounds} alternating rounds"
+        f"{args.rounds} alternating rounds, {args.workers} worker process(es) per side"
     )
-    skeleton_side, ours_side = Side(skeleton), Side(ours)
     await throughput((skeleton_side, ours_side), system, args, meter)
     skeleton_run, ours_run = skeleton_side.run, ours_side.run
     ours_summary, skeleton_summary = ours_side.summary(), skeleton_side.summary()
@@ -300,7 +359,8 @@ async def _phases(
         log(
             f"{name}: {summary['completed']}/{summary['registrations']} = "
             f"{summary['throughput_per_s']}/s, p50 {summary['latency_total'].get('p50_ms')} ms, "
-            f"p99 {summary['latency_total'].get('p99_ms')} ms"
+            f"p99 {summary['latency_total'].get('p99_ms')} ms, CPU ms/registration "
+            f"{summary['cpu_ms_per_registration']}"
         )
     ratio = (
         ours_summary["throughput_per_s"] / skeleton_summary["throughput_per_s"]
@@ -316,44 +376,95 @@ async def _phases(
         "skeleton": time_breakdown(skeleton_histories),
     }
 
-    if args.profile_total:
-        log(f"profile: {args.profile_total} per side under cProfile (untimed)")
-        for target, summary in ((skeleton, skeleton_summary), (ours, ours_summary)):
-            with EventLoopProfile() as profile:
-                profiled = await closed_loop(
-                    functools.partial(register, target),
-                    list(system.applicants(args.profile_total)),
-                    args.in_flight,
-                )
-            summary["event_loop_profile"] = profile.result(len(profiled.ok))
-            summary["event_loop_profile"]["error_samples"] = sorted(set(profiled.errors))[:5]
-
     rate = ours_summary["throughput_per_s"] / 2
     log(f"half load: {args.half_load_total} arriving at {rate:.2f}/s")
     half = await open_loop(
         lambda a: register(ours, a), list(system.applicants(args.half_load_total)), rate
     )
+    ours_side.fleet.check()
     out["half_load"] = {
         "rate_per_s": round(rate, 2),
         "registrations": len(half.traces),
         "errors": len(half.errors),
         "error_samples": sorted(set(half.errors))[:5],
         "wall_s": round(half.wall, 1),
+        "load_average_after": load_average(),
         "decide_to_account": report.percentiles([t.decision_to_account for t in half.ok]),
         "total": report.percentiles([t.total for t in half.ok]),
     }
     log(f"half load: decide → account {out['half_load']['decide_to_account']}")
 
+    if args.profile_total:
+        log(f"profile: {args.profile_total} per side, workers restarted under cProfile (untimed)")
+        dumps = workdir / "profiles"
+        dumps.mkdir()
+        profiled = (
+            (
+                skeleton_side,
+                skeleton_summary,
+                workers.profiled("skeleton", dumps, str(notices_file)),
+            ),
+            (ours_side, ours_summary, workers.profiled("worker", dumps)),
+        )
+        for side, summary, argv in profiled:
+            summary["event_loop_profile"] = await _profile(side, argv, system, args, client)
+
     if args.waiting:
+        # Fresh worker processes: their memory is the waiting registrations', not the passes'.
+        await skeleton_side.fleet.stop()
+        await ours_side.fleet.stop()
+        await ours_side.fleet.start(client, workers.ours)
         log(f"waiting: {args.waiting} registrations to review, {args.waiting_in_flight} in flight")
         out["waiting"] = await many_waiting(
-            ours, args.waiting, args.waiting_in_flight, worker.config()["max_cached_workflows"]
-        )
-        out["waiting"]["dev_server_rss_mib"] = (
-            rss_mib(meter.server_pid) if meter.server_pid else 0.0
+            ours,
+            args.waiting,
+            args.waiting_in_flight,
+            ours_side.fleet,
+            meter.server_pid,
+            args.edge_repeat,
         )
         log(f"waiting: {out['waiting']}")
+
+    # out["edge_load"] is the edge load test's slot (bench/edge_load.py, branch `edgeload`):
+    # {"inbox": percentiles, "decision": percentiles, "errors": n, "summary"?, "note"?}, which
+    # report.targets judges and report.markdown renders when present.
+
+    if args.reminders:
+        await skeleton_side.fleet.stop()
+        await ours_side.fleet.stop()
+        log(f"first reminder: {args.reminders} registrations on the time-skipping server")
+        out["first_reminder"] = await first_reminder_once(
+            system, ours.notices, args.reminders, args.waiting_in_flight, workdir
+        )
+        log(f"first reminder: {out['first_reminder']}")
     return out
+
+
+async def _profile(
+    side: Side, argv: Any, system: System, args: argparse.Namespace, client: Any
+) -> dict[str, Any]:
+    """One side's workers replaced by profiled ones for an untimed pass; left stopped."""
+    fleet = side.fleet
+    await fleet.stop()
+    await fleet.start(client, argv)
+    await closed_loop(
+        functools.partial(register, side.target),
+        list(system.applicants(PROFILE_WARMUP)),
+        args.in_flight,
+    )
+    fleet.signal(signal.SIGUSR2)  # bench.profiled_worker: start profiling now
+    profiled = await closed_loop(
+        functools.partial(register, side.target),
+        list(system.applicants(args.profile_total)),
+        args.in_flight,
+    )
+    fleet.check()
+    dumps = [Path(a[3]) for a in map(argv, range(fleet.count))]
+    await fleet.stop()  # SIGTERM: each dumps its profile as it exits
+    result = attribute(dumps, len(profiled.ok))
+    result["warmup"] = PROFILE_WARMUP
+    result["error_samples"] = sorted(set(profiled.errors))[:5]
+    return result
 
 
 async def _interruptible(work: Coroutine[Any, Any, dict[str, Any]]) -> dict[str, Any]:

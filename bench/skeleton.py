@@ -8,16 +8,25 @@ Updates (2: `submit_phone_code` with a stage validator, `decide`) and Signals (`
 exactly what the benchmark weighs: the activities' database work and photo checks, the pydantic
 contracts, the search-attribute upserts and current details.
 
-The only thing two of the activities do is post a notice on an in-memory board, the skeleton's
-stand-in for the outbox, so that the same driver can wait for "the SMS went out" and "the
-reviewer was told" in the same way, at the same poll interval.
+The only thing two of the activities do is insert one row into a small SQLite file, the
+skeleton's stand-in for the outbox, so that the driver waits for "the SMS went out" and "the
+reviewer was told" in the same way, at the same poll interval, and the write costs about what one
+outbox row costs.
+
+    python -m bench.skeleton NOTICES.db    (settings from JSHR_* variables, as worker.py's)
 """
 
 from __future__ import annotations
 
+import argparse
+import asyncio
+import signal
+import sqlite3
+import threading
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from temporalio import activity, workflow
 from temporalio.client import Client
@@ -25,13 +34,43 @@ from temporalio.worker import Worker
 
 from workflows.common import ACTIVITY  # the registration's own activity options
 
+if TYPE_CHECKING:
+    from config import Settings
+
 SKELETON_CODE = "000000"
+NOTICES_TABLE = "CREATE TABLE IF NOT EXISTS notices (workflow_id TEXT, kind TEXT, value TEXT)"
+
+
+def create_notices(path: Path) -> None:
+    """The notices file, made by the driver before any skeleton worker starts (WAL: the driver
+    reads while the workers write)."""
+    with sqlite3.connect(path) as db:
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(NOTICES_TABLE)
+
+
+class NoticeFile:
+    """One autocommitted row per notice, written in a thread as the outbox's rows are."""
+
+    def __init__(self, path: Path) -> None:
+        self._db = sqlite3.connect(path, check_same_thread=False, timeout=10, isolation_level=None)
+        self._lock = threading.Lock()
+
+    def _insert(self, row: tuple[str, str, str]) -> None:
+        with self._lock:
+            self._db.execute("INSERT INTO notices VALUES (?, ?, ?)", row)
+
+    async def post(self, workflow_id: str, kind: str, value: str) -> None:
+        await asyncio.to_thread(self._insert, (workflow_id, kind, value))
+
+    def close(self) -> None:
+        self._db.close()
 
 
 class SkeletonActivities:
-    """No-op activities. `board` collects (workflow ID, kind, value) notices for the driver."""
+    """No-op activities, but for the two notices they post for the driver."""
 
-    def __init__(self, board: list[tuple[str, str, str]]) -> None:
+    def __init__(self, board: NoticeFile) -> None:
         self._board = board
 
     @activity.defn(name="skeleton_verify")
@@ -40,7 +79,7 @@ class SkeletonActivities:
 
     @activity.defn(name="skeleton_send_code")
     async def send_code(self) -> None:
-        self._board.append((activity.info().workflow_id or "", "code", SKELETON_CODE))
+        await self._board.post(activity.info().workflow_id or "", "code", SKELETON_CODE)
 
     @activity.defn(name="skeleton_check_code")
     async def check_code(self) -> None:
@@ -52,7 +91,7 @@ class SkeletonActivities:
 
     @activity.defn(name="skeleton_send_reminder")
     async def send_reminder(self) -> None:
-        self._board.append((activity.info().workflow_id or "", "review-1", ""))
+        await self._board.post(activity.info().workflow_id or "", "review-1", "")
 
     @activity.defn(name="skeleton_authorize")
     async def authorize(self) -> None:
@@ -136,15 +175,55 @@ class SkeletonWorkflow:
 
 
 def build_skeleton_worker(
-    client: Client, task_queue: str, board: list[tuple[str, str, str]]
+    client: Client, settings: Settings, board: NoticeFile, **options: Any
 ) -> Worker:
-    """The skeleton on its own task queue, with the real worker's sandboxed runner."""
+    """The skeleton on `settings.task_queue`, with the real worker's sandboxed runner and its
+    cache and concurrency settings."""
     from worker import workflow_runner
 
     return Worker(
         client,
-        task_queue=task_queue,
+        task_queue=settings.task_queue,
         workflows=[SkeletonWorkflow],
         workflow_runner=workflow_runner(),
         activities=SkeletonActivities(board).methods(),
+        **{
+            "max_cached_workflows": settings.worker_max_cached_workflows,
+            "max_concurrent_activities": settings.worker_max_concurrent_activities,
+            **options,
+        },
     )
+
+
+async def serve(notices: Path) -> None:
+    """The skeleton's worker process, shaped like `worker.main`: our client (`plumbing.connect`,
+    the same data converter and codec) until SIGTERM or SIGINT."""
+    from config import Settings
+    from plumbing.connect import connect
+
+    settings = Settings()
+    client = await connect(settings)
+    board = NoticeFile(notices)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with build_skeleton_worker(client, settings, board):
+            await stop.wait()
+    finally:
+        board.close()
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench.skeleton", description=__doc__)
+    parser.add_argument("notices", type=Path, help="the SQLite file of create_notices")
+    return parser.parse_args(argv)
+
+
+def main() -> None:
+    asyncio.run(serve(parse_args().notices))
+
+
+if __name__ == "__main__":
+    main()
