@@ -29,39 +29,32 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import random
 import re
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import SecretStr
-from temporalio.api.taskqueue.v1 import TaskQueue
-from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client
 
+from bench import workers
 from bench.driver import Notices, OutboxNotices
 from bench.history import time_breakdown
 from bench.machine import cpu_seconds, describe, find_dev_server, load_average
 from bench.report import percentiles
 from bench.system import REVIEWER, Applicant, System, build_system, use_run_keys
-from config import ROOT, Settings
+from bench.workers import Fleet, edge_process
 from devtools.samples import card_jpeg
 from store.seed import PEOPLE_HOSPITAL
-from testkit import PASSWORD, eventually
+from testkit import PASSWORD
 from testkit.edge import STAFF_PASSWORD, set_password
 from testkit.harness import App
-from testkit.processes import free_port
 
 RESULTS = Path(__file__).parent / "results" / "edge_load"
 # The issue's target for these kinds: p99 under 300 ms and no error.
@@ -457,81 +450,6 @@ async def edge_load(
 # --- the stack: worker and edge as their own processes ------------------------------------------
 
 
-def settings_env(settings: Settings, **changes: object) -> dict[str, str]:
-    """The environment that gives a child process these settings: every field set here, as
-    its JSHR_* variable, and no JSHR_* variable of this process's own."""
-    values = {name: getattr(settings, name) for name in settings.model_fields_set} | changes
-    env = {key: value for key, value in os.environ.items() if not key.startswith("JSHR_")}
-    for name, value in values.items():
-        if isinstance(value, SecretStr):
-            value = value.get_secret_value()
-        if value is None:
-            continue
-        if isinstance(value, bool | tuple | list | dict):
-            value = json.dumps(value)
-        env[f"JSHR_{name.upper()}"] = str(value)
-    return env
-
-
-@contextlib.contextmanager
-def child(argv: list[str], env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """A process of this repository, its output in `log`; SIGTERM (then SIGKILL) at the end."""
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
-        try:
-            yield process
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
-
-
-def _alive(process: subprocess.Popen[bytes], log: Path) -> None:
-    if process.poll() is not None:
-        # Its own log: these processes log no personal data (edge.web.middleware, worker).
-        tail = log.read_text(errors="replace")[-2000:]
-        raise RuntimeError(f"{log.stem} exited with {process.returncode}:\n{tail}")
-
-
-async def worker_polling(
-    client: Client, task_queue: str, process: subprocess.Popen[bytes], log: Path
-) -> None:
-    async def polled() -> bool:
-        _alive(process, log)
-        found = await client.workflow_service.describe_task_queue(
-            DescribeTaskQueueRequest(
-                namespace=client.namespace, task_queue=TaskQueue(name=task_queue)
-            )
-        )
-        return bool(found.pollers)
-
-    await eventually(polled, timeout=60)
-
-
-async def edge_serving(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
-    async with httpx.AsyncClient(base_url=base_url, timeout=2.0) as probe:
-
-        async def healthy() -> bool:
-            _alive(process, log)
-            try:
-                return (await probe.get("/healthz")).status_code == 200
-            except httpx.TransportError:
-                return False
-
-        await eventually(healthy, timeout=60)
-
-
-def logged_problems(log: Path, keep: int = 40) -> list[str]:
-    """The ERROR and WARNING lines of a process's log (the first `keep`), to say what an error
-    was once the temporary directory is gone. The edge and the worker log no personal data."""
-    lines = log.read_text(errors="replace").splitlines()
-    return [line[:300] for line in lines if " ERROR " in line or " WARNING " in line][:keep]
-
-
 @dataclass
 class Stack:
     system: System
@@ -559,39 +477,34 @@ def edge_side(log: Path) -> dict[str, dict[str, Any]]:
     return {route: percentiles(values) for route, values in sorted(durations.items())}
 
 
+def logged_problems(log: Path, keep: int = 40) -> list[str]:
+    """The ERROR and WARNING lines of a process's log (the first `keep`), to say what an error
+    was once the temporary directory is gone. The edge and the worker log no personal data."""
+    lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+    return [line[:300] for line in lines if " ERROR " in line or " WARNING " in line][:keep]
+
+
 @contextlib.asynccontextmanager
 async def running_stack(
     workdir: Path, applicants: int, **worker_settings: object
 ) -> AsyncIterator[Stack]:
     """Dev server, database with `applicants` residents, `worker.py` (with `worker_settings`
-    over the run's settings) and `python -m edge`."""
+    over the run's settings) and `python -m edge` (bench.workers)."""
     use_run_keys()
     system = await build_system(workdir, applicants=applicants, in_memory=False)
+    system.settings = system.settings.model_copy(update=worker_settings)
+    fleet = Fleet("ours", system.settings, 1, workdir / "worker.log")
     try:
         await set_password(App(system.settings, system.sessions), REVIEWER, STAFF_PASSWORD)
-        port = free_port()
-        # The edge's own settings beyond the worker's: where it listens, its session key.
-        env = settings_env(system.settings, **worker_settings)
-        edge_env = settings_env(
-            system.settings,
-            edge_host="127.0.0.1",
-            edge_port=port,
-            session_key=secrets.token_urlsafe(32),
-        )
-        worker_log, edge_log = workdir / "worker.log", workdir / "edge.log"
-        with (
-            child([sys.executable, str(ROOT / "worker.py")], env, worker_log) as worker,
-            child([sys.executable, "-m", "edge"], edge_env, edge_log) as edge,
-        ):
-            base_url = f"http://127.0.0.1:{port}"
-            await worker_polling(system.env.client, system.settings.task_queue, worker, worker_log)
-            await edge_serving(base_url, edge, edge_log)
+        await fleet.start(system.env.client, workers.ours)
+        async with edge_process(system.settings, workdir / "edge.log") as edge:
             server_port = system.settings.temporal_address.rsplit(":", 1)[1]
-            pids = {"edge": edge.pid, "worker": worker.pid}
+            pids = {"edge": edge.pid, "worker": fleet.pids[0]}
             if (server := find_dev_server(server_port)) is not None:
                 pids["dev_server"] = server
-            yield Stack(system, base_url, pids)
+            yield Stack(system, edge.url, pids)
     finally:
+        await fleet.stop()
         await system.engine.dispose()
         await system.env.shutdown()
 

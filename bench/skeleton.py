@@ -179,13 +179,17 @@ def build_skeleton_worker(
 ) -> Worker:
     """The skeleton on `settings.task_queue`, with the real worker's sandboxed runner and its
     cache and concurrency settings."""
-    from worker import workflow_runner
+    from worker import WORKFLOW_MODULES, workflow_runner
 
     return Worker(
         client,
         task_queue=settings.task_queue,
         workflows=[SkeletonWorkflow],
-        workflow_runner=workflow_runner(),
+        # Passed through as ours are (worker.WORKFLOW_MODULES): the sides pay the sandbox alike.
+        workflow_runner=workflow_runner(
+            strict=settings.strict_workflow_sandbox,
+            workflow_modules=(*WORKFLOW_MODULES, __name__),
+        ),
         activities=SkeletonActivities(board).methods(),
         **{
             "max_cached_workflows": settings.worker_max_cached_workflows,

@@ -117,8 +117,8 @@ async def _through_the_edge(system: System, repeat: int) -> dict[str, Any]:
     """The reviewer's inbox as a browser or integrator gets it: the edge process on loopback,
     logged in as the unit's admin; the API's first page of 50 (by deadline) and the HTML page."""
     async with (
-        edge_process(system.settings, system.database.parent / "edge.log") as url,
-        httpx.AsyncClient(base_url=url, timeout=60) as http,
+        edge_process(system.settings, system.database.parent / "edge.log") as edge,
+        httpx.AsyncClient(base_url=edge.url, timeout=60) as http,
     ):
         answer = await http.post(
             "/api/v1/staff/session", json={"username": REVIEWER, "password": STAFF_PASSWORD}

@@ -149,9 +149,15 @@ class Fleet:
         return round(sum(status_kib("VmHWM", pid) for pid in self.pids) / 1024, 1)
 
 
+@dataclass(frozen=True)
+class ServedEdge:
+    url: str
+    pid: int
+
+
 @contextlib.asynccontextmanager
-async def edge_process(settings: Settings, logs: Path) -> AsyncIterator[str]:
-    """`python -m edge` on a free loopback port; yields its base URL once /healthz answers."""
+async def edge_process(settings: Settings, logs: Path) -> AsyncIterator[ServedEdge]:
+    """`python -m edge` on a free loopback port, once /healthz answers."""
     port = free_port()
     env = settings_env(settings) | {
         "JSHR_EDGE_HOST": "127.0.0.1",
@@ -172,4 +178,4 @@ async def edge_process(settings: Settings, logs: Path) -> AsyncIterator[str]:
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"the edge did not answer within {START_TIMEOUT:.0f} s")
                 await asyncio.sleep(0.2)
-        yield url
+        yield ServedEdge(url, edge.pid)

@@ -13,7 +13,7 @@ def test_the_benchmark_completes_both_sides_and_writes_its_report(tmp_path: Path
     output = tmp_path / "latest"
     small = (
         "--total 4 --warmup 1 --rounds 1 --half-load-total 3 --waiting 5 --edge-repeat 2"
-        " --profile-total 2 --reminders 3"
+        " --profile-total 2 --reminders 3 --edge-applicants 3 --edge-staff 1"
     )
     ran = subprocess.run(
         [sys.executable, "-m", "bench.run", *small.split(), "--output", str(output)],
@@ -32,7 +32,11 @@ def test_the_benchmark_completes_both_sides_and_writes_its_report(tmp_path: Path
         assert cpu["worker_processes"] > 0 and cpu["dev_server"] > 0 and cpu["driver"] > 0, cpu
         profile = measured["event_loop_profile"]
         assert profile["registrations"] == 2 and profile["by_component_ms"], profile
-    assert 0 < found["history"]["happy_path"]["events"] < 100
+    assert 0 < found["history"]["happy_path"]["events"] <= 70
+    # Through the edge: every applicant registered over HTTP and was approved by the staff.
+    edge = found["edge_load"]
+    assert edge["completed"] == edge["applicants"] == 3 and edge["errors"] == 0, edge
+    assert edge["decision"]["n"] >= 3 and edge["inbox"]["n"] > 0, edge
     waiting = found["waiting"]
     assert waiting["waiting"] == 5 and waiting["new_application_notice"]["exactly_once"]
     assert waiting["rss_after_mib"] > 0
