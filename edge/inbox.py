@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -120,7 +121,8 @@ def inbox_query(
     """The visibility query of an inbox tab, from the review rule's reach: a unit's staff
     applications, or, for a reach over the whole system, unit-admin applications and everything
     escalated (the staff of every unit are their own unit's to decide first)."""
-    parts = [f'{search.STAGE.name}="{Stage.AWAITING_REVIEW.value}"']
+    # Running only: one an operator terminated keeps the stage it had, and must not wait here.
+    parts = [f'ExecutionStatus="Running" AND {search.STAGE.name}="{Stage.AWAITING_REVIEW.value}"']
     if not reach.everything:
         parts += [
             f'{search.UNIT_CODE.name}="{reach.unit_code}"',
@@ -179,7 +181,7 @@ class _Ranks:
 
     def __init__(self, client: Client, query: str, top: datetime, keyed: int) -> None:
         self._client = client
-        self._query = query
+        self.query = query
         self.top = top
         self.keyed = keyed
         self._known: dict[datetime, asyncio.Future[int]] = {}
@@ -194,16 +196,39 @@ class _Ranks:
     async def _count(self, instant: datetime, near_top: bool) -> int:
         key = search.REVIEW_ENTERED_AT.name
         if near_top:
-            query = f"{self._query} AND {key} >= {_quoted(instant)} AND {key} < {_quoted(self.top)}"
+            query = f"{self.query} AND {key} >= {_quoted(instant)} AND {key} < {_quoted(self.top)}"
             return self.keyed - (await self._client.count_workflows(query)).count
-        query = f"{self._query} AND {key} < {_quoted(instant)}"
+        query = f"{self.query} AND {key} < {_quoted(instant)}"
         return (await self._client.count_workflows(query)).count
+
+
+# Cut instants found before, per query and ranks: a reviewer reloads the first page, and the
+# staff of one unit share its query. One count checks that an instant still cuts between the
+# ranks (rows come and go), which is all a window needs; a search costs about 16 counts.
+_CUTS: OrderedDict[tuple[str, int, int], datetime] = OrderedDict()
+_CUTS_KEPT = 512
 
 
 async def _cut(ranks: _Ranks, low: int, high: int, *, start: bool) -> tuple[datetime, int]:
     """An instant `t` with `low <= ranks.below(t) <= high`, and that count. Where ties allow
     none, the nearest on the safe side: below `low` for a window's start, above `high` for its
     end, so that the window still holds every rank between."""
+    key = (ranks.query, low, high)
+    if (known := _CUTS.get(key)) is not None:
+        count = await ranks.below(known, near_top=2 * low > ranks.keyed)
+        if low <= count <= high:
+            _CUTS.move_to_end(key)
+            return known, count
+    found = await _search_cut(ranks, low, high, start=start)
+    if low <= found[1] <= high:
+        _CUTS[key] = found[0]
+        _CUTS.move_to_end(key)
+        while len(_CUTS) > _CUTS_KEPT:
+            _CUTS.popitem(last=False)
+    return found
+
+
+async def _search_cut(ranks: _Ranks, low: int, high: int, *, start: bool) -> tuple[datetime, int]:
     top, top_count = ranks.top, ranks.keyed
     # Recent instants are dense with rows: widen the bracket backwards from the top.
     step = timedelta(hours=6)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime
+from typing import Any
 
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.testing import WorkflowEnvironment
@@ -100,3 +101,52 @@ def _reach(account: Account) -> ReviewReach:
     reach = review_reach(account)
     assert reach is not None
     return reach
+
+
+async def test_a_reloaded_page_checks_its_cut_with_one_count_and_follows_rows_that_left(
+    dev_env: WorkflowEnvironment,
+) -> None:
+    client = dev_env.client
+    unit = "9132" + secrets.token_hex(7).upper()
+    await populate(client, COUNT, unit_code=unit, id_prefix=secrets.token_hex(4))
+    admin = unit_admin(unit)
+    query = inbox_query(_reach(admin))
+
+    async def all_visible() -> bool:
+        return (await client.count_workflows(query)).count == COUNT
+
+    await eventually(all_visible)
+    counts: list[str] = []
+    count_workflows = client.count_workflows
+
+    async def counted(query: str, **options: Any) -> Any:
+        counts.append(query)
+        return await count_workflows(query, **options)
+
+    client.count_workflows = counted  # type: ignore[method-assign]
+    try:
+        first = await reviewer_inbox(client, admin)
+        searched = len(counts)
+        counts.clear()
+        again = await reviewer_inbox(client, admin)
+        # The total, the keyed rows, and one count that the remembered cut still holds.
+        assert len(counts) == 3 < searched
+        assert again.items == first.items
+
+        # The earliest rows leave (here terminated, which the inbox leaves out too): the cut
+        # no longer holds, and the page is found anew.
+        for item in first.items[:15]:
+            await client.get_workflow_handle(item.workflow_id).terminate("gone")
+
+        async def left() -> bool:
+            return (await count_workflows(query)).count == COUNT - 15
+
+        await eventually(left)
+        rows = [e async for e in client.list_workflows(query)]
+        expected = sorted(
+            rows, key=lambda e: (e.typed_search_attributes.get(search.REVIEW_ENTERED_AT), e.id)
+        )
+        later = await reviewer_inbox(client, admin)
+        assert [item.workflow_id for item in later.items] == [e.id for e in expected[:20]]
+    finally:
+        del client.count_workflows
