@@ -115,6 +115,10 @@ RUN_ELSEWHERE = {
     "make screenshots": ("tests/browser/conftest.py", "JSHR_SCREENSHOTS"),
     "make bench": ("tests/bench/test_bench_run.py", "bench.run"),
     "python -m bench.run": ("tests/bench/test_bench_run.py", '"-m", "bench.run"'),
+    # Started by bench.run (bench/workers.py), whose test checks both sides completed.
+    "python -m bench.skeleton": ("tests/bench/test_bench_run.py", 'found["throughput"][side]'),
+    "python -m edge": ("tests/bench/test_edge_load.py", '"-m", "bench.edge_load"'),
+    "python -m bench.edge_load": ("tests/bench/test_edge_load.py", '"-m", "bench.edge_load"'),
 }
 RUN_HERE = (
     "make run",
