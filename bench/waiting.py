@@ -4,7 +4,6 @@ inbox through the edge, and the "new application" notice sent exactly once to ea
 from __future__ import annotations
 
 import asyncio
-import statistics
 import time
 from collections import Counter
 from typing import Any
@@ -13,6 +12,7 @@ import httpx
 from sqlalchemy import select
 
 from bench.driver import Registrations, Trace, closed_loop, to_review
+from bench.inbox import timed
 from bench.machine import load_average, rss_mib
 from bench.system import REVIEWER, Applicant, System
 from bench.workers import Fleet, edge_process
@@ -124,27 +124,13 @@ async def _through_the_edge(system: System, repeat: int) -> dict[str, Any]:
             "/api/v1/staff/session", json={"username": REVIEWER, "password": STAFF_PASSWORD}
         )
         assert answer.status_code == 200, answer.text[:300]
-        api = await _timed(http, f"/api/v1/review/inbox?page_size={INBOX_PAGE}", repeat)
+        api = await timed(http, f"/api/v1/review/inbox?page_size={INBOX_PAGE}", repeat)
+        del api["rows_shown"]  # an HTML count: the JSON's rows are counted below
         page = (await http.get(f"/api/v1/review/inbox?page_size={INBOX_PAGE}")).json()
         api |= {"rows": len(page["items"]), "total": page["total"]}
-        html = await _timed(http, "/staff/inbox", repeat)
-        html["rows"] = (await http.get("/staff/inbox")).text.count("inbox-row")
+        html = await timed(http, "/staff/inbox", repeat)
+        html["rows"] = html.pop("rows_shown")
     return {"api_first_page": api, "html_first_page": html}
-
-
-async def _timed(http: httpx.AsyncClient, path: str, repeat: int) -> dict[str, Any]:
-    seconds = []
-    for _ in range(repeat):
-        began = time.perf_counter()
-        answer = await http.get(path)
-        seconds.append(time.perf_counter() - began)
-        assert answer.status_code == 200, (path, answer.status_code, answer.text[:300])
-    return {
-        "path": path,
-        "median_ms": round(statistics.median(seconds) * 1000, 1),
-        "max_ms": round(max(seconds) * 1000, 1),
-        "runs": repeat,
-    }
 
 
 async def notices_once(target: Registrations, waiting: set[str], label: str) -> dict[str, Any]:
