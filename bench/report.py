@@ -129,9 +129,16 @@ def _cost_note(r: dict[str, Any]) -> str:
         + ", ".join(f"{g} +{ms:.0f} ms" for ms, g in by_thread[:2] if ms > 0)
         + (f"; on the event loop (profiled): {_extra_cost(ours, skeleton)}" if profiled else "")
         + f". The photo checks take {photo:.0f} ms per verification.",
-        "Fixes, largest first: fewer and leaner database transactions per activity (Core "
-        "statements, one transaction per activity); the sandbox's per-run imports (pass through "
-        "what is deterministic); verify a photo once by content address; smaller payloads.",
+        "Already done (#17): one transaction per activity in Core statements, photos checked "
+        "once by content address, workflow modules passed through the sandbox, search "
+        "attributes upserted only when they change. What is left, largest first: aiosqlite "
+        "hands every statement to its own thread and back (the database and asyncio rows; "
+        "PostgreSQL on asyncpg, as docker compose runs it, has no such hop, or each activity's "
+        "transaction could run whole in one thread); the SDK enters the sandbox once per "
+        "payload for its serialization context (`_importer.applied`, `_run_code`: fewer "
+        "payloads, or an SDK that asks outside the sandbox); the activities' own work, which "
+        "the skeleton does not do. Throughput scales out with worker processes on more cores "
+        "(`--workers`).",
     ]
     return " ".join(parts)
 
@@ -161,8 +168,7 @@ def _edge_row(r: dict[str, Any]) -> dict[str, Any]:
             "target": target,
             "measured": "not measured in this run",
             "met": False,
-            "note": "the edge load test (bench/edge_load.py, branch `edgeload`) fills "
-            '`results["edge_load"]`; it has not run here',
+            "note": "the edge load test (bench/edge_load.py) did not run: `--edge-applicants 0`",
         }
     inbox = load.get("inbox", {}).get("p99_ms", float("inf"))
     decision = load.get("decision", {}).get("p99_ms", float("inf"))
@@ -331,10 +337,11 @@ def _waiting_targets(r: dict[str, Any]) -> list[dict[str, Any]]:
             else (
                 f"measured with {count} only (`make bench-long` runs {MEMORY_TARGET_AT:,})"
                 if median < INBOX_MS
-                else "not profiled here; the likely cost: the edge finds a page by counting "
-                "(edge/inbox.py: count_workflows probes of the entry instants, then one "
-                "list_workflows) because the dev server's SQLite visibility cannot sort; "
-                "PostgreSQL or Elasticsearch visibility sorts"
+                else "the dev server's SQLite visibility cannot sort, so the edge finds a "
+                "page by counting (edge/inbox.py): a first look costs about 18 count_workflows "
+                "probes of the entry instants and one list_workflows, a reload 3 counts (the "
+                "cut is remembered and checked); each count over 10,000 rows takes tens of ms "
+                "here. PostgreSQL or Elasticsearch visibility sorts: one list_workflows"
             ),
         }
     )
