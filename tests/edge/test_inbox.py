@@ -123,7 +123,7 @@ async def test_a_reloaded_page_checks_its_cut_with_one_count_and_follows_rows_th
         counts.append(query)
         return await count_workflows(query, **options)
 
-    client.count_workflows = counted  # type: ignore[method-assign]
+    client.count_workflows = counted  # type: ignore[method-assign, assignment]
     try:
         first = await reviewer_inbox(client, admin)
         searched = len(counts)
