@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy import ColumnElement, String, delete, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute
 from temporalio import activity
@@ -53,6 +53,26 @@ WITHOUT_ACCOUNT = (
 )
 
 
+async def _ends_of_accounts(session: AsyncSession) -> None:
+    """The end of a registration that made an account and has no end row: the account's own
+    transaction records it (lean-history), but one made by a worker of the release before,
+    during a rolling deploy, did not, and its workflow no longer runs record_end."""
+    missing = (
+        select(
+            Account.registration_id,
+            literal_column(f"'{Stage.COMPLETED.value}'", String),
+            Account.created_at,
+        )
+        .outerjoin(RegistrationEnd, RegistrationEnd.registration_id == Account.registration_id)
+        .where(Account.registration_id.is_not(None), RegistrationEnd.registration_id.is_(None))
+    )
+    await session.execute(
+        insert_new(session, RegistrationEnd).from_select(
+            ["registration_id", "stage", "ended_at"], missing
+        )
+    )
+
+
 async def record_documents(session: AsyncSession, registration_id: str, refs: list[str]) -> None:
     """Note which registration sent these photos (idempotent)."""
     rows = [{"registration_id": registration_id, "ref": ref} for ref in dict.fromkeys(refs)]
@@ -86,6 +106,7 @@ class RetentionActivities:
         marked, and a retry finds nothing more to do."""
         tally: Counter[str] = Counter()
         async with self._sessions.begin() as session:
+            await _ends_of_accounts(session)
             await self._purge_documents(session, inp, tally)
             await self._purge_applicant_data(session, inp, tally)
         report = PurgeReport(**tally)

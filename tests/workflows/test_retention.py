@@ -15,7 +15,14 @@ from temporalio.testing import WorkflowEnvironment
 from domain.contracts.internal import PurgeReport
 from domain.contracts.registration import Stage
 from store.documents import LocalDocumentStore
-from store.models import AuditEvent, OutboxMessage, PhoneCode, PhotoCheck
+from store.models import (
+    Account,
+    AuditEvent,
+    OutboxMessage,
+    PhoneCode,
+    PhotoCheck,
+    RegistrationEnd,
+)
 from store.seed import APPLICANTS
 from testkit import count, reach, sample_documents
 from testkit.harness import Harness, start_and_verify_phone, time_skipping_server
@@ -114,3 +121,26 @@ async def test_a_photo_a_running_registration_shares_stays(ts: Harness) -> None:
     assert report.registrations == 1 and report.documents == 0
     documents = LocalDocumentStore(ts.app.settings.document_dir)
     assert [await documents.exists(ref) for ref in sample_documents()] == [True, True]
+
+
+async def test_an_account_without_an_end_row_gets_one_from_the_purge(ts: Harness) -> None:
+    """A registration completed by a worker of the release before lean-history (a rolling
+    deploy) has an account but no end row: the purge dates its end from the account."""
+    completed = await start_and_verify_phone(ts, APPLICANTS[1])
+    await reach(ts.client, completed, Stage.AWAITING_REVIEW)
+    assert (await ts.client.decide(completed, reviewer_id="admin_hospital", approve=True)).accepted
+    assert (await ts.client.result(completed)).stage == Stage.COMPLETED
+    async with ts.app.sessions.begin() as session:
+        account = await session.scalar(
+            select(Account).where(Account.registration_id.startswith(completed))
+        )
+        assert account is not None
+        end = await session.get(RegistrationEnd, account.registration_id)
+        assert end is not None and end.stage == Stage.COMPLETED.value
+        await session.delete(end)
+
+    await purge(ts)
+    async with ts.app.sessions() as session:
+        end = await session.get(RegistrationEnd, account.registration_id)
+    assert end is not None and end.stage == Stage.COMPLETED.value
+    assert end.ended_at == account.created_at
