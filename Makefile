@@ -56,11 +56,11 @@ histories: $(STAMP)
 		-k "happy_path or two_rejections or reminders or withdraw_while or correction_window or unit_admin"
 	JSHR_RECORD_HISTORIES=1 $(PY) -m pytest -q tests/workflows/test_vouching.py -k forged_decision
 
-## bench: throughput, CPU, latency, history size and memory beside a no-op skeleton, each part its own process (not part of test; ~12 min; BENCH_ARGS="--workers 2" etc.)
+## bench: throughput, CPU, latency, history size and memory beside a no-op skeleton, each part its own process (not part of test; ~5 min; BENCH_ARGS="--workers 2" etc.)
 bench: $(STAMP)
 	$(PY) -m bench.run $(BENCH_ARGS)
 
-## bench-long: 10,000 registrations waiting for review (~45 min), short other passes; bench/results/waiting-10000.md
+## bench-long: 10,000 registrations waiting for review (~20 min), short other passes; bench/results/waiting-10000.md
 bench-long: $(STAMP)
 	$(PY) -m bench.run --waiting 10000 --total 40 --half-load-total 0 --profile-total 0 \
 		--edge-applicants 0 --output bench/results/waiting-10000 $(BENCH_ARGS)

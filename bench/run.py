@@ -99,7 +99,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         "--waiting",
         type=int,
         default=1000,
-        help="registrations left waiting for review (10000: ~45 min on 2 cores); 0 skips",
+        help="registrations left waiting for review (10000: ~20 min on 2 cores); 0 skips",
     )
     parser.add_argument("--waiting-in-flight", type=int, default=20)
     parser.add_argument(
